@@ -1,0 +1,3 @@
+fn main() {
+    svkit::msg::fatal_plain("supervise", svkit::msg::exit::SYSTEM, "not built yet");
+}

@@ -1,0 +1,3 @@
+fn main() {
+    svkit::msg::fatal_plain("svctl", svkit::msg::exit::SYSTEM, "not built yet");
+}

@@ -1,0 +1,1 @@
+//! chpst (being built; see the open issue).

@@ -1,0 +1,22 @@
+//! svkit: the protocol and machinery shared by svscan, supervise, svctl,
+//! svlog and chpst. Each program in `bins/` is argument parsing plus calls
+//! into the modules here, so every program speaks the on-disk protocol the
+//! same way.
+
+// The runit protocol, once.
+pub mod atomic_file;
+pub mod control;
+pub mod errstr;
+pub mod extstatus;
+pub mod msg;
+pub mod procfs;
+pub mod servicedir;
+pub mod status;
+pub mod tai64n;
+
+// One module per program family.
+pub mod chpst;
+pub mod supervisor;
+pub mod svctl;
+pub mod svlog;
+pub mod svscan;

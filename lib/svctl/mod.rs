@@ -1,0 +1,1 @@
+//! svctl (being built; see the open issue).

@@ -1,0 +1,1 @@
+//! svlog (being built; see the open issue).

@@ -1,0 +1,1 @@
+//! svscan (being built; see the open issue).
