@@ -1,0 +1,147 @@
+//! Helpers shared by the integration tests: scratch directories, scripts,
+//! condition waits with deadlines, and guards that always clean up the
+//! processes a test started (even when an assertion fails).
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// A directory under /tmp removed (recursively) when dropped.
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("svkit-test-{tag}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        TempDir { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
+        self.path.join(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Writes an executable script (mode 0755), creating parent directories.
+pub fn write_script(path: impl AsRef<Path>, body: &str) {
+    let path = path.as_ref();
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).unwrap();
+    }
+    fs::write(path, body).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Polls `cond` until it returns `Some` or `timeout` passes. Polling here
+/// is in the test, never in the code under test; the deadline decides.
+pub fn wait_for<T>(timeout: Duration, mut cond: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = cond() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Like `wait_for` with a boolean condition; panics with `what` on timeout.
+pub fn wait_until(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    if wait_for(timeout, || cond().then_some(())).is_none() {
+        panic!("timed out after {timeout:?} waiting for: {what}");
+    }
+}
+
+/// Is `pid` alive (and not a zombie)?
+pub fn pid_alive(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => {
+            let state = s
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next());
+            !matches!(state, Some("Z") | Some("X") | None)
+        }
+        Err(_) => false,
+    }
+}
+
+/// A child process started in its own process group; dropping the guard
+/// SIGKILLs that whole group and reaps the child, so nothing a test started
+/// outlives it. Use `Guard::spawn` instead of `Command::spawn`.
+pub struct Guard {
+    pub child: Option<Child>,
+    pub pid: u32,
+}
+
+impl Guard {
+    pub fn spawn(cmd: &mut Command) -> Self {
+        use std::os::unix::process::CommandExt;
+        let child = cmd.process_group(0).spawn().expect("spawn");
+        let pid = child.id();
+        Guard {
+            child: Some(child),
+            pid,
+        }
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on a pid this guard started; no memory is touched.
+        unsafe {
+            libc::kill(self.pid as i32, sig);
+        }
+    }
+
+    /// Waits for the child to exit, with a deadline; returns its status.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        wait_for(timeout, || child.try_wait().ok().flatten())
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // SAFETY: signals only the process group this guard created.
+        unsafe {
+            libc::kill(-(self.pid as i32), libc::SIGKILL);
+        }
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Path of a built svkit binary.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = match name {
+        "svscan" => env!("CARGO_BIN_EXE_svscan"),
+        "supervise" => env!("CARGO_BIN_EXE_supervise"),
+        "svctl" => env!("CARGO_BIN_EXE_svctl"),
+        "svlog" => env!("CARGO_BIN_EXE_svlog"),
+        "chpst" => env!("CARGO_BIN_EXE_chpst"),
+        other => panic!("unknown binary {other}"),
+    };
+    PathBuf::from(exe)
+}
