@@ -780,10 +780,40 @@ fn svkit_log_pipe_is_used_for_service_and_logger() {
             .to_string_lossy(),
         pipe_ino
     );
-    // We still hold the pipe, so `x` cannot rely on EOF: the logger is
-    // stopped with its stop signal and supervise exits 0.
+    // Like svscan, close our ends before `x`: the logger drains to EOF.
+    drop((r, w));
     sup.send("x");
     assert_eq!(sup.wait_exit(), Some(0));
+    let log_exit = ext_status(&dir.join("log")).unwrap().last_exit;
+    assert_eq!(
+        log_exit,
+        svkit::extstatus::LastExit::Code(0),
+        "logger saw EOF"
+    );
+
+    // If the pipe's creator keeps its ends, EOF never comes: after a grace
+    // period the logger gets its stop signal, and supervise still exits 0.
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    let (rr, wr) = (r.as_raw_fd(), w.as_raw_fd());
+    let mut sup = Sup::start_with(&dir, |c| {
+        use std::os::unix::process::CommandExt;
+        c.env("SVKIT_LOG_PIPE", "40,41");
+        // SAFETY: as above.
+        unsafe {
+            c.pre_exec(move || {
+                if libc::dup2(rr, 40) != 40 || libc::dup2(wr, 41) != 41 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    wait_running(&dir.join("log"));
+    wait_running(&dir);
+    sup.send("x");
+    assert_eq!(sup.wait_exit(), Some(0));
+    let log_exit = ext_status(&dir.join("log")).unwrap().last_exit;
+    assert_eq!(log_exit, svkit::extstatus::LastExit::Signal(libc::SIGTERM));
     drop((r, w));
 }
 
