@@ -55,8 +55,7 @@ fn writes_runit_files_with_runsv_modes_and_layout() {
         fs::read_to_string(sd.join("pid")).unwrap(),
         format!("{pid}\n")
     );
-    let ext = ext_status(&dir).unwrap();
-    assert_eq!(ext.pid, pid);
+    let ext = wait_ext(&dir, "the run pid", |e| e.pid == pid);
     assert_eq!(ext.starts, 1);
     assert_eq!(ext.supervisor_pid, sup.pid());
     assert_eq!(
@@ -169,16 +168,19 @@ fn control_bytes_in_order_and_garbage_ignored() {
     );
 
     sup.send("p");
-    wait_until(LONG, "paused", || stat_text(&dir) == "run, paused\n");
-    assert!(status(&dir).unwrap().paused);
+    wait_until(LONG, "paused", || status(&dir).is_some_and(|s| s.paused));
+    assert_eq!(stat_text(&dir), "run, paused\n");
     sup.send("c");
-    wait_until(LONG, "continued", || stat_text(&dir) == "run\n");
+    wait_until(LONG, "continued", || {
+        status(&dir).is_some_and(|s| !s.paused)
+    });
+    assert_eq!(stat_text(&dir), "run\n");
 
     // sv restart's `tcu`: TERM, CONT, up -> a new pid.
     sup.send("tcu");
     let pid2 = wait_new_pid(&dir, pid);
     assert!(!pid_alive(pid));
-    assert_eq!(ext_status(&dir).unwrap().starts, 2);
+    wait_ext(&dir, "second start", |e| e.starts == 2);
 
     // `o` while running: want down, no signal; exits are not restarted.
     sup.send("o");
@@ -186,8 +188,9 @@ fn control_bytes_in_order_and_garbage_ignored() {
     sup.send("k");
     wait_down(&dir);
     assert!(!pid_alive(pid2));
-    let ext = ext_status(&dir).unwrap();
-    assert_eq!(ext.last_exit, svkit::extstatus::LastExit::Signal(9));
+    wait_ext(&dir, "killed by 9", |e| {
+        e.state == "down" && e.last_exit == svkit::extstatus::LastExit::Signal(9)
+    });
     // `o` while down: start once.
     sup.send("o");
     let pid3 = wait_new_pid(&dir, pid2);
@@ -346,7 +349,8 @@ fn log_pipe_survives_logger_restart_and_logger_starts_first() {
     let logdir = dir.join("log");
     let logger = wait_running(&logdir);
     wait_running(&dir);
-    let (m, l) = (ext_status(&dir).unwrap(), ext_status(&logdir).unwrap());
+    let m = wait_ext(&dir, "run", |e| e.state == "run");
+    let l = wait_ext(&logdir, "run", |e| e.state == "run");
     assert!(
         l.since <= m.since,
         "logger started before the service: {l:?} {m:?}"
@@ -700,15 +704,28 @@ fn vanished_service_directory_stops_service_and_exits() {
     let pid = wait_running(&dir);
     sup.extra_pids.push(pid);
     fs::remove_dir_all(&dir).unwrap();
+    // Noticed at the next wakeup; SIGHUP is the documented nudge.
+    sup.guard.signal(libc::SIGHUP);
     let code = sup.wait_exit();
     assert_eq!(code, Some(111), "stderr: {}", sup.stderr_text());
-    assert!(!pid_alive(pid));
+    assert!(!pid_alive(pid), "service stopped");
     assert!(
         sup.stderr_text().contains("service directory removed"),
         "{}",
         sup.stderr_text()
     );
     assert!(!sup.stderr_text().contains("panicked"));
+
+    // The service dying after its directory vanished is noticed as well
+    // (no restart attempt from a directory that is gone).
+    let dir = service(&tmp, "s2", "#!/bin/sh\nexec sleep 1000\n");
+    let mut sup = Sup::start(&dir);
+    let pid = wait_running(&dir);
+    sup.extra_pids.push(pid);
+    fs::remove_dir_all(&dir).unwrap();
+    kill_group(pid);
+    assert_eq!(sup.wait_exit(), Some(111), "stderr: {}", sup.stderr_text());
+    assert!(sup.stderr_text().contains("service directory removed"));
 }
 
 #[test]
@@ -935,9 +952,11 @@ fn sigkill_of_supervise_adopts_the_running_service() {
     assert_eq!(status(&dir).unwrap().pid, pid);
     assert_eq!(status(&dir.join("log")).unwrap().pid, logger);
     assert!(pid_alive(pid) && pid_alive(logger));
-    let ext = ext_status(&dir).unwrap();
-    assert_eq!(ext.supervisor_pid, reaper.supervise_pid());
+    let ext = wait_ext(&dir, "the new supervisor", |e| {
+        e.supervisor_pid == reaper.supervise_pid()
+    });
     assert_eq!(ext.starts, 1);
+    assert_eq!(ext.pid, pid);
     // `x` stops the adopted service; its wait status is unknown to us, so
     // finish gets "-1 0" and last_exit is none; then supervise exits.
     send(&dir, "x");
