@@ -145,7 +145,7 @@ fn control_bytes_in_order_and_garbage_ignored() {
     let tmp = TempDir::new("sup-ctl");
     let marks = tmp.join("marks");
     let run = format!(
-        "#!/bin/sh\ntrap 'echo hup >> {m}' HUP\ntrap 'echo usr1 >> {m}' USR1\necho start >> {m}\nwhile :; do sleep 0.05; done\n",
+        "#!/bin/sh\nfor s in HUP USR1 USR2 INT QUIT ALRM; do trap \"echo $s >> {m}\" $s; done\necho start >> {m}\nwhile :; do sleep 0.05; done\n",
         m = marks.display()
     );
     let dir = service(&tmp, "s", &run);
@@ -156,10 +156,11 @@ fn control_bytes_in_order_and_garbage_ignored() {
     });
 
     sup.send("XYZ\0\n?");
-    sup.send("h1");
-    wait_until(LONG, "hup and usr1 delivered", || {
+    sup.send("h12iqa");
+    let want = ["HUP", "USR1", "USR2", "INT", "QUIT", "ALRM"];
+    wait_until(LONG, "h 1 2 i q a delivered", || {
         let l = lines(&marks);
-        l.contains(&"hup".to_string()) && l.contains(&"usr1".to_string())
+        want.iter().all(|w| l.contains(&w.to_string()))
     });
     assert_eq!(
         status(&dir).unwrap().pid,
@@ -415,6 +416,52 @@ fn second_supervise_fails_111_and_leaves_first_alone() {
     assert_eq!(ino(&dir.join("supervise/ok")), ok_ino);
     sup.send("t");
     wait_new_pid(&dir, pid);
+}
+
+#[test]
+fn held_log_lock_fails_at_once_and_ok_precedes_status() {
+    let tmp = TempDir::new("sup-loglock");
+    let dir = service(&tmp, "s", "#!/bin/sh\nexec sleep 1000\n");
+    write_script(dir.join("log/run"), "#!/bin/sh\nexec cat >/dev/null\n");
+    fs::create_dir_all(dir.join("log/supervise")).unwrap();
+    let lock = fs::File::create(dir.join("log/supervise/lock")).unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+    // runsv would block here (Q2); we fail like the main lock.
+    let mut child = common::Guard::spawn(
+        Command::new(bin("supervise"))
+            .arg(&dir)
+            .stderr(std::process::Stdio::piped()),
+    );
+    let st = child.wait_timeout(LONG).expect("exits instead of hanging");
+    assert_eq!(st.code(), Some(111));
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .child
+        .as_mut()
+        .unwrap()
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(
+        err,
+        format!(
+            "supervise: fatal: unable to lock {}/log/supervise/lock: temporary failure\n",
+            dir.display()
+        )
+    );
+    assert!(!dir.join("supervise/status").exists());
+    drop(lock);
+
+    // Q20: `ok` (with its reader) exists before the first status write.
+    let dir2 = service(&tmp, "s2", "#!/bin/sh\nexec sleep 1000\n");
+    let _sup = Sup::start(&dir2);
+    wait_until(LONG, "status written", || {
+        dir2.join("supervise/status").exists()
+    });
+    assert!(listening(&dir2), "ok had a reader when status appeared");
 }
 
 #[test]
