@@ -40,7 +40,7 @@ pub fn run_with_input(prog: &Path, args: &[&str], input: &[u8]) -> Output {
     let writer = std::thread::spawn(move || {
         let _ = stdin.write_all(&input);
     });
-    let mut child = g.child.take().unwrap();
+    let child = g.child.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
         let out = child.wait_with_output();
