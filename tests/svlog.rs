@@ -313,7 +313,7 @@ fn numbered(from: u64, to: u64) -> Vec<u8> {
     for i in from..to {
         let l = format!("id {i:08} ");
         v.extend(l.as_bytes());
-        v.extend(std::iter::repeat_n(b'.', 99 - l.len()));
+        v.resize(v.len() + 99 - l.len(), b'.');
         v.push(b'\n');
     }
     v
