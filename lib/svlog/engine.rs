@@ -227,7 +227,7 @@ impl Engine {
             } else {
                 let stamp = self.stamp_for(t);
                 self.replace_bytes(0, self.end);
-                self.head(&stamp, 0, self.end);
+                self.head(&stamp, 0, self.end, false);
             }
             self.end = 0;
             self.tail_end();
@@ -313,8 +313,7 @@ impl Engine {
             let rest = self.stamp_for(now);
             let mut stamp = &first;
             while let Some(i) = scan::find(b'\n', &self.buf[pos..end]) {
-                self.head(stamp, pos, pos + i);
-                self.tail_end();
+                self.head(stamp, pos, pos + i, true);
                 pos += i + 1;
                 stamp = &rest;
             }
@@ -336,7 +335,7 @@ impl Engine {
         if self.end == self.buf.len() {
             let stamp = self.stamp_for(began);
             self.replace_bytes(0, self.end);
-            self.head(&stamp, 0, self.end);
+            self.head(&stamp, 0, self.end, false);
             self.open_line = true;
             self.end = 0;
             self.partial_time = None;
@@ -362,8 +361,10 @@ impl Engine {
     }
 
     /// The start of a line (`buf[from..to]`, no newline): decide where it
-    /// goes and write stamp, prefix and these bytes.
-    fn head(&mut self, stamp: &Stamp, from: usize, to: usize) {
+    /// goes and write stamp, prefix and these bytes, and the newline when
+    /// the line is `complete`.
+    fn head(&mut self, stamp: &Stamp, from: usize, to: usize, complete: bool) {
+        let nl: &[u8] = if complete { b"\n" } else { b"" };
         let Engine {
             dirs,
             buf,
@@ -385,8 +386,11 @@ impl Engine {
             if *plain {
                 selected[i] = true;
                 d.put(sig, line);
+                if complete {
+                    d.put(sig, b"\n");
+                }
                 if self_tee_prefix(opts, d).is_some() {
-                    tee.push(&[line]);
+                    tee.push(&[line, nl]);
                 }
                 continue;
             }
@@ -421,12 +425,10 @@ impl Engine {
                 }
             }
             if d.writes_file() {
-                d.put(sig, stamp);
-                d.put(sig, &d.cfg.prefix.clone());
-                d.put(sig, line);
+                d.put_record(sig, stamp, line, complete);
             }
             if let Some(p) = self_tee_prefix(opts, d) {
-                tee.push(&[stamp, p, line]);
+                tee.push(&[stamp, p, line, nl]);
             }
         }
     }
