@@ -131,19 +131,18 @@ fn help_agrees_with_man_page() {
     for flag in [
         "-t", "-tt", "-ttt", "-r", "-R", "-l", "-b", "-o", "-v", "-V",
     ] {
-        assert!(help.contains(&format!("  {flag} ")), "help lacks {flag}");
         assert!(
-            man.contains(&format!("\\{flag}").replace("\\-", "\\-"))
-                || man.contains(&flag.replace('-', "\\-")),
-            "man lacks {flag}"
+            help.contains(&format!("  {flag} ")) || help.contains(&format!("  {flag},")),
+            "help lacks {flag}"
         );
+        assert!(man.contains(&flag.replace('-', "\\-")), "man lacks {flag}");
     }
     for directive in ["STOTAL", "o[PREFIX]", "sSIZE", "!PROCESSOR"] {
         assert!(help.contains(directive), "help lacks {directive}");
     }
     for word in [
-        "\\fBS\\fR",
-        "\\fBo\\fR",
+        ".BI S TOTAL",
+        ".BR o [",
         "SIGKILL",
         "EXIT STATUS",
         "111",
