@@ -3,7 +3,7 @@
 //!
 //! Loss bound: svlog only reads when it has written everything read before
 //! (every chunk is flushed before the next `read(2)`), so at any moment at
-//! most one read buffer (`-b`, default 64 KiB) has been read and not yet
+//! most one read buffer (`-b`, default 128 KiB) has been read and not yet
 //! written — which is all a SIGKILL can lose. A line longer than the buffer
 //! is written in pieces as it arrives, so memory stays bounded.
 //!
@@ -60,6 +60,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(opts: Options, sig: Signals) -> Engine {
+        widen_input_pipe();
         let dirs = open_dirs(&opts);
         let replace = opts.replace_with.map(|_| {
             let mut t = [false; 256];
@@ -107,7 +108,6 @@ impl Engine {
     /// Runs until end of input or TERM; returns the exit code.
     pub fn run(mut self) -> i32 {
         loop {
-            self.sig.drain();
             self.handle_signals();
             if self.sig.pending.term {
                 self.finish_line_after_term();
@@ -130,6 +130,7 @@ impl Engine {
                 Err(e) => msg::fatal(PROG, 111, "unable to poll", why(e)),
             }
             if !fds[1].revents().is_empty() {
+                self.sig.drain();
                 continue; // signals first: TERM must not read ahead
             }
             if fds[0].revents().is_empty() {
@@ -501,6 +502,20 @@ fn self_tee_prefix<'a>(opts: &Options, d: &'a LogDir) -> Option<&'a [u8]> {
         Some(None) => Some(&d.cfg.prefix),
         None if opts.tee => Some(&d.cfg.prefix),
         None => None,
+    }
+}
+
+/// Input pipe capacity svlog asks for: fewer wakeups per megabyte, and
+/// more room for the producer while the logger restarts (the pipe outlives
+/// svlog). Best effort: a pipe already larger, or a refusal, is fine.
+const PIPE_CAPACITY: usize = 256 * 1024;
+
+fn widen_input_pipe() {
+    let stdin = rustix::stdio::stdin();
+    if let Ok(size) = rustix::pipe::fcntl_getpipe_size(stdin) {
+        if size < PIPE_CAPACITY {
+            let _ = rustix::pipe::fcntl_setpipe_size(stdin, PIPE_CAPACITY);
+        }
     }
 }
 
