@@ -457,3 +457,20 @@ fn binary_data_and_long_lines_in_bounded_memory() {
         "STAMP short\n"
     );
 }
+
+#[test]
+fn the_file_being_processed_is_never_pruned() {
+    // Files named in the future (a clock that stepped back) make the new
+    // `.u` the lexically oldest; runit 2.1.2 would delete it (Q16).
+    let tmp = TempDir::new("svlog-q16");
+    let d = logdir(&tmp, "d", Some("s20\nn1\n!cat\n"));
+    for n in ["@4fffffff0000000000000001.s", "@4fffffff0000000000000002.s"] {
+        fs::write(d.join(n), "future\n").unwrap();
+    }
+    let out = svlog_run(&[d.to_str().unwrap()], b"0123456789abcdefghi\nx\n");
+    assert_eq!(out.status.code(), Some(0));
+    let r = rotated(&d);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(!r[0].to_string_lossy().contains("4fffffff"));
+    assert_eq!(text(&r[0]), "0123456789abcdefghi\n");
+}

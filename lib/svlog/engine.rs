@@ -113,10 +113,6 @@ impl Engine {
                 self.finish_line_after_term();
                 break;
             }
-            let now = Instant::now();
-            for i in 0..self.dirs.len() {
-                self.dirs[i].service_timers(&mut self.sig, now);
-            }
             let deadline = self.dirs.iter().filter_map(|d| d.next_deadline()).min();
             let timeout = deadline.map(|d| timespec(d.saturating_duration_since(Instant::now())));
             let stdin = rustix::stdio::stdin();
@@ -129,11 +125,19 @@ impl Engine {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(e) => msg::fatal(PROG, 111, "unable to poll", why(e)),
             }
-            if !fds[1].revents().is_empty() {
+            let input_ready = !fds[0].revents().is_empty();
+            let signalled = !fds[1].revents().is_empty();
+            // Timers before new input: a `t` deadline that passed while
+            // `current` was empty is re-armed, not applied to the new line.
+            let now = Instant::now();
+            for i in 0..self.dirs.len() {
+                self.dirs[i].service_timers(&mut self.sig, now);
+            }
+            if signalled {
                 self.sig.drain();
                 continue; // signals first: TERM must not read ahead
             }
-            if fds[0].revents().is_empty() {
+            if !input_ready {
                 continue;
             }
             match rustix::io::read(stdin, &mut self.buf[self.end..]) {
