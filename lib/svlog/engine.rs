@@ -47,6 +47,9 @@ pub struct Engine {
     /// `replace[b]`: byte b is replaced (never `\n`).
     replace: Option<[bool; 256]>,
     plain: bool,
+    /// Every line goes everywhere (no patterns, no UDP): per-directory
+    /// loops over the chunk's lines instead of the general dispatch.
+    simple: bool,
     buf: Vec<u8>,
     /// Unprocessed bytes are `buf[..end]` (a line not finished yet).
     end: usize,
@@ -82,6 +85,7 @@ impl Engine {
             err: Sink::stderr(),
             replace,
             plain: false,
+            simple: false,
             end: 0,
             partial_time: None,
             open_line: false,
@@ -94,6 +98,10 @@ impl Engine {
     fn reconfigured(&mut self) {
         self.selected = vec![true; self.dirs.len()];
         let stamp = self.stamper.kind() != super::stamp::StampKind::None;
+        self.simple = self
+            .dirs
+            .iter()
+            .all(|d| !d.cfg.has_patterns() && d.udp.is_none() && d.writes_file());
         self.plain = !stamp
             && self.replace.is_none()
             && self.dirs.iter().all(|d| {
@@ -310,6 +318,33 @@ impl Engine {
             if let Some(last) = scan::rfind(b'\n', &self.buf[pos..end]) {
                 let chunk_end = pos + last + 1;
                 self.bulk(pos, chunk_end);
+                pos = chunk_end;
+            }
+        } else if self.simple && pos < end {
+            if let Some(last) = scan::rfind(b'\n', &self.buf[pos..end]) {
+                let chunk_end = pos + last + 1;
+                self.replace_bytes(pos, chunk_end);
+                let first = self.stamp_for(carried.unwrap_or(now));
+                let rest = self.stamp_for(now);
+                let Engine {
+                    dirs,
+                    buf,
+                    sig,
+                    tee,
+                    opts,
+                    ..
+                } = self;
+                let lines = &buf[pos..chunk_end];
+                for d in dirs.iter_mut() {
+                    d.put_lines(sig, first.get(), rest.get(), lines);
+                    if let Some(p) = self_tee_prefix(opts, d) {
+                        let mut stamp = first.get();
+                        for line in lines[..lines.len() - 1].split(|&b| b == b'\n') {
+                            tee.push(&[stamp, p, line, b"\n"]);
+                            stamp = rest.get();
+                        }
+                    }
+                }
                 pos = chunk_end;
             }
         } else if pos < end {

@@ -256,6 +256,18 @@ impl LogDir {
         self.cfg.prefix = prefix;
     }
 
+    /// Complete lines (`data` ends with a newline), each written as a
+    /// record with `first` as the first line's stamp and `stamp` after.
+    pub fn put_lines(&mut self, sig: &mut Signals, first: &[u8], stamp: &[u8], data: &[u8]) {
+        let mut s = first;
+        let mut p = 0;
+        while let Some(i) = super::scan::find(b'\n', &data[p..]) {
+            self.put_record(sig, s, &data[p..p + i], true);
+            p += i + 1;
+            s = stamp;
+        }
+    }
+
     fn buffer(&mut self, sig: &mut Signals, data: &[u8]) {
         if self.pending.len() + data.len() > PENDING_CAP {
             self.flush(sig);
