@@ -474,3 +474,55 @@ fn the_file_being_processed_is_never_pruned() {
     assert!(!r[0].to_string_lossy().contains("4fffffff"));
     assert_eq!(text(&r[0]), "0123456789abcdefghi\n");
 }
+
+/// Bytes waiting in the pipe behind `fd` (FIONREAD).
+fn in_pipe(fd: &OwnedFd) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the valid pointer.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) };
+    assert_eq!(rc, 0);
+    n as usize
+}
+
+#[test]
+fn term_finishes_the_begun_line_without_reading_ahead() {
+    let tmp = TempDir::new("svlog-termline");
+    let d = logdir(&tmp, "d", None);
+    let (r, mut w) = pipe();
+    let probe = r.try_clone().unwrap();
+    let mut g = spawn_on(&[d.to_str().unwrap()], Stdio::from(r));
+    w.write_all(b"done\npartial").unwrap();
+    wait_until(T, "svlog read everything", || {
+        in_pipe(&probe) == 0 && text(&d.join("current")) == "done\n"
+    });
+    g.signal(libc::SIGTERM);
+    w.write_all(b" rest\nnext line\n").unwrap();
+    assert_eq!(g.wait_timeout(T).unwrap().code(), Some(0));
+    assert_eq!(text(&d.join("current")), "done\npartial rest\n");
+    // the next line is still in the pipe for the next logger
+    assert_eq!(in_pipe(&probe), b"next line\n".len());
+}
+
+fn context_switches(pid: u32) -> u64 {
+    let s = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    s.lines()
+        .filter(|l| l.contains("ctxt_switches"))
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+#[test]
+fn idle_means_no_wakeups() {
+    let tmp = TempDir::new("svlog-idle");
+    // a `t` timer only runs while current has data
+    let d = logdir(&tmp, "d", Some("t1\n"));
+    let (r, mut w) = pipe();
+    let g = spawn_on(&["-tt", d.to_str().unwrap()], Stdio::from(r));
+    w.write_all(b"x\n").unwrap();
+    wait_until(T, "rotation by age", || rotated(&d).len() == 1);
+    let before = context_switches(g.pid);
+    // observation window for a negative claim
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(context_switches(g.pid), before, "svlog woke up while idle");
+}
