@@ -690,8 +690,7 @@ fn unique_name(dir: &OwnedFd, suffix: char) -> String {
     loop {
         let name = format!("{}.{suffix}", t.to_hex_label());
         match rustix::fs::statat(dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
-            Err(Errno::NOENT) => return name,
-            _ => {
+            Ok(_) => {
                 let next = Tai64n::now();
                 t = if next > t {
                     next
@@ -702,6 +701,8 @@ fn unique_name(dir: &OwnedFd, suffix: char) -> String {
                     }
                 };
             }
+            // ENOENT, or an error the rename will report itself
+            Err(_) => return name,
         }
     }
 }
