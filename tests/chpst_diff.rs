@@ -282,3 +282,53 @@ fn alias_failures_match_runit() {
         assert_eq!(a.code, Some(*code), "{name} {args:?}: {a:?}");
     }
 }
+
+/// An envdir the (dropped) user may not read: the inner chpst runs as
+/// nobody, so permissions apply even though the test is root.
+#[test]
+fn unreadable_envdir_matches_runit() {
+    require_runit();
+    if skip_unless_root() {
+        return;
+    }
+    let sb = Sandbox::new("diff-eacces");
+    let private = sb.path().join("private");
+    fs::create_dir(&private).unwrap();
+    fs::write(private.join("A"), "1").unwrap();
+    let locked_file = sb.path().join("private-file");
+    fs::create_dir(&locked_file).unwrap();
+    fs::write(locked_file.join("SECRET"), "x").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&private, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::set_permissions(
+        locked_file.join("SECRET"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let mut results = Vec::new();
+    for bin in [chpst_support::ours(), RUNIT.into()] {
+        let inner = bin.to_str().unwrap().to_owned();
+        let a = run_in(
+            sb.path(),
+            sb.command(&bin)
+                .args(["-u", "nobody", &inner, "-e", "private", "true"]),
+        );
+        let b = run_in(
+            sb.path(),
+            sb.command(&bin)
+                .args(["-u", "nobody", &inner, "-e", "private-file", "true"]),
+        );
+        results.push((a, b));
+    }
+    assert_eq!(results[0], results[1], "ours (left) vs runit (right)");
+    let (a, b) = &results[0];
+    assert_eq!(a.code, Some(111));
+    assert_eq!(
+        a.stderr,
+        "chpst: fatal: unable to switch to directory: private: access denied\n"
+    );
+    assert_eq!(
+        b.stderr,
+        "chpst: fatal: unable to read private-file/SECRET: access denied\n"
+    );
+}
