@@ -5,11 +5,17 @@
 //! and both would be inherited by the program chpst execs (a pipeline
 //! under `chpst ... sh -c 'a | b'` would never see SIGPIPE). A C `main`
 //! skips that start-up code, so prog inherits exactly what chpst got.
-#![no_main]
+//!
+//! (Under `cargo test` this file is built with the test harness's own
+//! main instead, so the C main is left out there.)
+#![cfg_attr(not(test), no_main)]
 
+#[cfg(not(test))]
 use std::ffi::{c_char, c_int, CStr, OsString};
+#[cfg(not(test))]
 use std::os::unix::ffi::OsStringExt;
 
+#[cfg(not(test))]
 #[no_mangle]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let count = usize::try_from(argc).unwrap_or(0);

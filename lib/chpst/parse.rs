@@ -124,6 +124,7 @@ fn chpst(args: &[OsString]) -> Result<Plan, Failure> {
                     b'f' => l.fsize = value,
                     b'c' => l.core = value,
                     b'r' => l.rss = value,
+                    // 't': getopt only returns letters of the spec.
                     _ => l.cpu = value,
                 }
             }
@@ -133,8 +134,9 @@ fn chpst(args: &[OsString]) -> Result<Plan, Failure> {
             Opt::Flag(b'0') => plan.close[0] = true,
             Opt::Flag(b'1') => plan.close[1] = true,
             Opt::Flag(b'2') => plan.close[2] = true,
+            // 'V' (getopt only returns letters of the spec).
             Opt::Flag(_) => {
-                // -V: the version on stderr, then usage, as runit does.
+                // The version on stderr, then usage, as runit does.
                 let version = concat!("version ", env!("CARGO_PKG_VERSION"), " (svkit)");
                 return Err(usage_because(mode, version));
             }
@@ -194,6 +196,7 @@ fn softlimit(args: &[OsString]) -> Result<Plan, Failure> {
             b'p' => l.nproc = Some(value),
             b'r' => l.rss = Some(value),
             b's' => l.stack = Some(value),
+            // 't': getopt only returns letters of the spec.
             _ => l.cpu = Some(value),
         }
     }
