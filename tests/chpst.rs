@@ -512,3 +512,21 @@ fn version_then_usage() {
     assert_eq!(out.code, Some(100));
     assert!(out.stderr.starts_with("chpst: version "), "{out:?}");
 }
+
+/// Unlike runit, a PATH element that is a plain file does not end the
+/// search (execvp(3) behaviour).
+#[test]
+fn a_path_element_that_is_a_file_is_skipped() {
+    let sb = Sandbox::new("pathfile");
+    fs::write(sb.path().join("plainfile"), "").unwrap();
+    common::write_script(sb.path().join("d2/tool"), "#!/bin/sh\necho d2\n");
+    let out = run_in(
+        sb.path(),
+        sb.command(&ours()).env("PATH", "plainfile:d2").arg("tool"),
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(0), "d2\n"),
+        "{out:?}"
+    );
+}
