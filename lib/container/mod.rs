@@ -1,0 +1,1 @@
+//! Container lifecycle building blocks (issue 4).
