@@ -5,7 +5,7 @@ mod common;
 
 use common::TempDir;
 use std::ffi::OsString;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 use svkit::container::envdump::{self, DumpOptions, EnvMap};

@@ -98,7 +98,7 @@ fn failing_script_stops_the_run_with_its_code() {
         "#!/bin/sh\necho fail >> \"$TRACE\"\nexit 9\n",
     );
     write_script(d.join("30_never"), "#!/bin/sh\necho never >> \"$TRACE\"\n");
-    let list = scripts::list(&[d.clone()]).scripts;
+    let list = scripts::list(std::slice::from_ref(&d)).scripts;
 
     let warnings = Default::default();
     let mut stop = fixed(base_env(&t), Policy::Stop, &warnings);
@@ -365,6 +365,7 @@ fn reap_others_never_takes_the_running_script() {
 /// must collect the two and leave the third for its own wait.
 #[test]
 #[ignore = "helper run in a child process by reap_others_never_takes_the_running_script"]
+#[allow(clippy::zombie_processes)] // reaping them is what reap_others is tested for
 fn reap_helper() {
     if std::env::var_os("SVKIT_TEST_REAP").is_none() {
         return;
