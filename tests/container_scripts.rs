@@ -12,6 +12,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use svkit::container::envdump::{self, DumpOptions, EnvMap};
+use svkit::container::exitcode::ProcStatus;
 use svkit::container::scripts::{self, FixedEnv, Flow, Hooks, Limits, Outcome, Policy, Stopped};
 
 fn base_env(t: &TempDir) -> EnvMap {
@@ -385,10 +386,9 @@ fn reap_helper() {
         zombie(a.id()) && zombie(b.id())
     });
     let keep_pid = rustix::process::Pid::from_raw(keep.id() as i32).unwrap();
-    let mut got: Vec<i32> = scripts::reap_others(keep_pid)
-        .iter()
-        .map(|(p, _)| *p)
-        .collect();
+    let reaped = scripts::reap_others(keep_pid);
+    assert!(reaped.iter().all(|(_, s)| *s == ProcStatus::Exited(0)));
+    let mut got: Vec<i32> = reaped.iter().map(|(p, _)| *p).collect();
     got.sort();
     let mut want = vec![a.id() as i32, b.id() as i32];
     want.sort();

@@ -224,10 +224,12 @@ pub fn check_existing(
     if let Err(e) = rustix::fs::access(path, rustix::fs::Access::WRITE_OK) {
         return Err(err(format!("not writable: {}", describe(&e.into()))));
     }
+    // A restarted container finds its own dir in the same emptyDir: warn
+    // every boot, not just the first.
     let warning = if mode & 0o002 != 0 {
         Some(world_writable_warning(path, meta.uid(), mode))
     } else {
-        None
+        parent_warning(path)
     };
     Ok(RunDir {
         path: path.to_path_buf(),

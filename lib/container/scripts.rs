@@ -42,6 +42,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::process::{kill_process_group, pidfd_open, Pid, PidfdFlags, Signal};
 
 use super::envdump::{self, EnvMap};
+use super::exitcode::ProcStatus;
 
 /// Default wait between TERM and KILL of a timed-out script.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
@@ -431,9 +432,9 @@ fn supervise(
     let status = child.wait();
     let Some((cause, kill_at)) = stopping else {
         return match status {
-            Ok(s) => match super::exitcode::ProcStatus::from_exit_status(s) {
-                Some(super::exitcode::ProcStatus::Exited(c)) => Outcome::Exited(c),
-                Some(super::exitcode::ProcStatus::Signaled(sig)) => Outcome::Signaled(sig),
+            Ok(s) => match ProcStatus::from_exit_status(s) {
+                Some(ProcStatus::Exited(c)) => Outcome::Exited(c),
+                Some(ProcStatus::Signaled(sig)) => Outcome::Signaled(sig),
                 None => Outcome::SpawnFailed("unexpected wait status".into()),
             },
             Err(e) => Outcome::SpawnFailed(format!("wait: {e}")),
@@ -519,32 +520,26 @@ fn wait_readable(
 /// PID-1 caller whose signalfd reported SIGCHLD while a script runs.
 /// Peeks with `WNOWAIT` first so `keep`'s status is never consumed; stops
 /// when `keep` is the next waitable child (it is reaped by [`run_one`]) or
-/// nothing else is waitable. Returns `(pid, raw wait status)` pairs.
-pub fn reap_others(keep: Pid) -> Vec<(i32, i32)> {
+/// nothing else is waitable. Returns each reaped pid with its status.
+pub fn reap_others(keep: Pid) -> Vec<(i32, ProcStatus)> {
+    use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
     let mut reaped = Vec::new();
-    loop {
-        // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid writes only into `info`.
-        let r = unsafe {
-            libc::waitid(
-                libc::P_ALL,
-                0,
-                &mut info,
-                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-            )
+    let peek = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    while let Ok(status) = waitid(Id::All, peek) {
+        let Some(pid) = status.pid() else {
+            break; // nothing waitable
         };
-        // SAFETY: si_pid is valid to read for SIGCHLD siginfo (zero if none).
-        let pid = unsafe { info.si_pid() };
-        if r != 0 || pid == 0 || pid == keep.as_raw_nonzero().get() {
-            return reaped;
+        if pid.as_raw() == keep.as_raw_nonzero().get() {
+            break;
         }
-        let mut status = 0;
-        // SAFETY: waitpid on a pid known to be waitable; writes `status`.
-        if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
-            reaped.push((pid, status));
-        }
+        let s = match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, c)) => ProcStatus::Exited(c as u8),
+            Ok(WaitStatus::Signaled(_, sig, _)) => ProcStatus::Signaled(sig as i32),
+            _ => break,
+        };
+        reaped.push((pid.as_raw(), s));
     }
+    reaped
 }
 
 /// Convenience [`Hooks`] for shutdown hooks and simple callers: the same
