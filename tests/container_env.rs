@@ -178,6 +178,11 @@ fn reload_picks_up_what_a_script_published() {
     .map(|(k, v)| (os(k), os(v)))
     .collect();
     assert_eq!(new, want);
+    // What `svctl exec` sees without the previous map: the same, except the
+    // trailing blanks envdir rules cannot carry.
+    let mut loaded = want.clone();
+    loaded.insert(os("KEEP"), os("trailing blanks"));
+    assert_eq!(envdump::load(t.path()).unwrap(), loaded);
     // Re-dumping normalises the files the script wrote (0644 → 0600).
     envdump::write_dump(t.path(), &new, &DumpOptions::default()).unwrap();
     assert_eq!(mode(&t.join("env/COMPUTED")), 0o600);

@@ -366,6 +366,16 @@ pub fn reload(rundir: &Path, previous: &EnvMap) -> io::Result<EnvMap> {
     Ok(env)
 }
 
+/// The captured environment as `svctl exec` and `svctl env` see it: every
+/// variable file of `RUNDIR/env`, decoded with envdir rules.
+///
+/// # Errors
+/// `RUNDIR/env` cannot be read (not captured yet, or no permission: the
+/// dump is 0600 unless `SVSCAN_ENV_GROUP` granted group read).
+pub fn load(rundir: &Path) -> io::Result<EnvMap> {
+    reload(rundir, &EnvMap::new())
+}
+
 /// Makes `cmd` run with exactly `env`.
 pub fn apply(cmd: &mut std::process::Command, env: &EnvMap) {
     cmd.env_clear();
