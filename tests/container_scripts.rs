@@ -239,6 +239,31 @@ fn timeout_kills_background_children_holding_the_group() {
 }
 
 #[test]
+fn group_wait_ends_when_background_children_obey_term() {
+    // The background child exits on TERM: no need to wait out the grace.
+    let t = TempDir::new("scripts-bg-obeys");
+    let s = t.join("forker");
+    write_script(
+        &s,
+        "#!/bin/sh\n(trap 'exit 0' TERM; while :; do sleep 0.05; done) &\necho $! > \"$TRACE\"\nexec sleep 30\n",
+    );
+    let warnings = Default::default();
+    let mut hooks = fixed(base_env(&t), Policy::Stop, &warnings);
+    let start = Instant::now();
+    let r = scripts::run_one(&s, &base_env(&t), &limits(Some(200), 8000), &mut hooks);
+    let took = start.elapsed();
+    assert_eq!(r.outcome, Outcome::TimedOut);
+    let bg: u32 = trace(&t).trim().parse().unwrap();
+    wait_until(Duration::from_secs(5), "background child gone", || {
+        !pid_alive(bg)
+    });
+    assert!(
+        took < Duration::from_millis(3000),
+        "waited out the grace: {took:?}"
+    );
+}
+
+#[test]
 fn normal_exit_leaves_background_daemons_alone() {
     // phusion's syslog-ng init script starts a daemon in the background.
     let t = TempDir::new("scripts-daemon");

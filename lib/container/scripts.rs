@@ -400,7 +400,7 @@ fn supervise(
             Some((_, kill_at)) => Some(kill_at),
             None => timeout_at,
         };
-        match wait_readable(pidfd, hooks.interrupt_fd(), wake_at) {
+        match wait_readable(&[pidfd.as_fd()], hooks.interrupt_fd(), wake_at) {
             Wake::Exited => break,
             Wake::Timeout => match stopping {
                 None => {
@@ -441,7 +441,7 @@ fn supervise(
         };
     };
     if !killed {
-        finish_group(pid, kill_at);
+        finish_group(pid, kill_at, hooks);
     }
     match cause {
         StopCause::Timeout => Outcome::TimedOut,
@@ -455,24 +455,71 @@ fn stop_group(pid: Pid) {
 }
 
 /// The leader is gone but members of its group (background children) may
-/// have survived TERM. They are not our children, so no pidfd tells us when
-/// they go: probe the group with `kill(-pgid, 0)` at growing intervals until
-/// it is empty or the grace ends, then KILL what is left. The group id
-/// cannot be reused while any member lives.
-fn finish_group(pid: Pid, kill_at: Instant) {
-    let mut step = Duration::from_millis(2);
+/// have survived TERM. They are not our children, but pidfds work for any
+/// process: find the members by their group id in `/proc`, wait on their
+/// pidfds, and re-scan after each exit (members may have forked), until the
+/// group is empty or the grace ends; then KILL what is left. A `Stop` from
+/// the interrupt hook KILLs at once. The group id cannot be reused while any
+/// member lives, so signalling `-pgid` stays safe throughout.
+fn finish_group(pgid: Pid, kill_at: Instant, hooks: &mut dyn Hooks) {
     loop {
-        if rustix::process::test_kill_process_group(pid).is_err() {
+        let pidfds: Vec<OwnedFd> = match group_members(pgid) {
+            // Zombies do not count: as PID 1 we would reap them ourselves.
+            Some(members) if members.is_empty() => return,
+            Some(members) => {
+                let fds: Vec<OwnedFd> = members
+                    .into_iter()
+                    .filter_map(|p| pidfd_open(p, PidfdFlags::empty()).ok())
+                    .collect();
+                if fds.is_empty() {
+                    continue; // they all exited since the scan
+                }
+                fds
+            }
+            // No /proc: nothing to watch, so wait out the grace.
+            None if rustix::process::test_kill_process_group(pgid).is_err() => return,
+            None => Vec::new(),
+        };
+        let borrowed: Vec<BorrowedFd<'_>> = pidfds.iter().map(|f| f.as_fd()).collect();
+        let stop_now = match wait_readable(&borrowed, hooks.interrupt_fd(), Some(kill_at)) {
+            Wake::Exited => false,
+            Wake::Timeout => true,
+            Wake::Interrupt => hooks.on_interrupt(pgid) == Flow::Stop,
+        };
+        if stop_now || Instant::now() >= kill_at {
+            let _ = kill_process_group(pgid, Signal::KILL);
             return;
         }
-        let now = Instant::now();
-        if now >= kill_at {
-            let _ = kill_process_group(pid, Signal::KILL);
-            return;
-        }
-        std::thread::sleep(step.min(kill_at - now));
-        step = (step * 2).min(Duration::from_millis(100));
     }
+}
+
+/// Live (non-zombie) processes in process group `pgid`, from `/proc`;
+/// `None` if `/proc` cannot be read.
+fn group_members(pgid: Pid) -> Option<Vec<Pid>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // Fields after the parenthesised command name: state, ppid, pgrp.
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let mut fields = after.split_whitespace();
+        let state = fields.next();
+        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
+        if pgrp == Some(pgid.as_raw_nonzero().get()) && state != Some("Z") {
+            out.extend(Pid::from_raw(pid));
+        }
+    }
+    Some(out)
 }
 
 enum Wake {
@@ -481,8 +528,10 @@ enum Wake {
     Interrupt,
 }
 
+/// Waits until one of `pidfds` is readable (its process exited), the
+/// interrupt fd is readable, or `until` passes.
 fn wait_readable(
-    pidfd: &OwnedFd,
+    pidfds: &[BorrowedFd<'_>],
     interrupt: Option<BorrowedFd<'_>>,
     until: Option<Instant>,
 ) -> Wake {
@@ -494,23 +543,26 @@ fn wait_readable(
                 tv_nsec: left.subsec_nanos() as _,
             }
         });
-        let mut fds = vec![PollFd::new(pidfd, PollFlags::IN)];
+        let mut fds: Vec<PollFd<'_>> = pidfds
+            .iter()
+            .map(|fd| PollFd::from_borrowed_fd(*fd, PollFlags::IN))
+            .collect();
         if let Some(fd) = interrupt {
             fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
         }
         match poll(&mut fds, timeout.as_ref()) {
             Ok(0) => return Wake::Timeout,
             Ok(_) => {
-                if !fds[0].revents().is_empty() {
+                if fds[..pidfds.len()].iter().any(|p| !p.revents().is_empty()) {
                     return Wake::Exited;
                 }
-                if fds.len() > 1 && !fds[1].revents().is_empty() {
+                if fds.len() > pidfds.len() && !fds[pidfds.len()].revents().is_empty() {
                     return Wake::Interrupt;
                 }
             }
             Err(rustix::io::Errno::INTR) => {}
-            // poll cannot fail otherwise with valid fds; treat as exited so
-            // the caller reaps (blocking) rather than spinning.
+            // poll cannot fail otherwise with valid fds; report an exit so
+            // the caller reaps (blocking) or re-scans rather than spinning.
             Err(_) => return Wake::Exited,
         }
     }
