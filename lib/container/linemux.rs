@@ -13,7 +13,8 @@
 //!   that way continues the previous line of the same stream;
 //! - bytes with no newline yet are written (as a piece, newline added) once
 //!   the oldest of them has waited `idle_flush` (default 200 ms), and at
-//!   end of file; what follows them carries the continuation prefix;
+//!   end of file; what follows them carries the continuation prefix (a
+//!   newline arriving right after such a piece just ends it: no empty line);
 //! - all other bytes, NUL and invalid UTF-8 included, pass through as is.
 //!
 //! Flow control: sources are read non-blocking, one read per readiness, so
@@ -192,7 +193,11 @@ impl Stream {
     fn feed(&mut self, out: &mut Vec<u8>, mut data: &[u8], now: Instant) {
         while let Some(nl) = data.iter().position(|&b| b == b'\n') {
             let (line, rest) = (&data[..nl], &data[nl + 1..]);
-            if self.pending.is_empty() {
+            if self.pending.is_empty() && line.is_empty() && self.continuing {
+                // The newline ends a piece already written (idle flush or a
+                // full piece): the output line is complete, write nothing.
+                self.continuing = false;
+            } else if self.pending.is_empty() {
                 self.put_long(out, line);
             } else {
                 let mut joined = std::mem::take(&mut self.pending);
@@ -206,7 +211,9 @@ impl Stream {
         }
         // Unterminated tail: write full pieces now, keep the remainder.
         let mut tail = data;
-        while self.pending.len() + tail.len() >= self.payload_max {
+        // Up to `payload_max` bytes may wait: if a newline comes next, the
+        // line still fits one write.
+        while self.pending.len() + tail.len() > self.payload_max {
             let take = self.payload_max - self.pending.len();
             let mut piece = std::mem::take(&mut self.pending);
             piece.extend_from_slice(&tail[..take]);
@@ -493,6 +500,25 @@ mod tests {
     }
 
     #[test]
+    fn line_of_exactly_the_piece_size_is_one_write() {
+        let cfg = Config {
+            max_write: 64,
+            ..Config::default()
+        };
+        // payload per piece = 64 - len("s | ") - 1 = 59
+        let mut input = vec![b'q'; 59];
+        input.push(b'\n');
+        let mut want = b"s | ".to_vec();
+        want.extend_from_slice(&input);
+        assert_eq!(mux_output(cfg, &[("s", &input)]), want);
+        // 118 bytes: exactly two pieces, no empty continuation line after.
+        let mut input = vec![b'q'; 118];
+        input.push(b'\n');
+        let out = mux_output(cfg, &[("s", &input)]);
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 2);
+    }
+
+    #[test]
     fn idle_partial_is_flushed_by_timeout() {
         let (r, w) = pipe();
         let (out_r, out_w) = pipe();
@@ -516,6 +542,27 @@ mod tests {
         let mut got = Vec::new();
         std::fs::File::from(out_r).read_to_end(&mut got).unwrap();
         assert_eq!(got, b"svc! prompt> \nsvc+ rest\n");
+    }
+
+    #[test]
+    fn newline_right_after_an_idle_flush_adds_no_empty_line() {
+        let (r, w) = pipe();
+        let (out_r, out_w) = pipe();
+        let mut mux = LineMux::new(Config::default());
+        let fd = mux
+            .register(r, Prefix::stdout("p"), Dest::new(out_w))
+            .unwrap();
+        rustix::io::write(&w, b"....").unwrap();
+        mux.on_readable(fd);
+        mux.on_timeout(mux.next_timeout().unwrap());
+        rustix::io::write(&w, b"\nnext\n").unwrap();
+        mux.on_readable(fd);
+        drop(w);
+        assert_eq!(mux.on_readable(fd), Readable::Closed);
+        drop(mux);
+        let mut got = Vec::new();
+        std::fs::File::from(out_r).read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"p | ....\np | next\n");
     }
 
     #[test]
