@@ -26,13 +26,17 @@
 //!
 //! A script that exits normally keeps its background children: phusion's
 //! syslog-ng init script starts a daemon that way on purpose. Only on a
-//! timeout or cancellation is the whole group killed.
+//! timeout or cancellation is the whole group stopped: TERM to the group;
+//! members that outlive the script are watched through their pidfds (found
+//! by group id in `/proc`) and the group gets KILL when the grace ends.
+//!
+//! A file without a `#!` line runs under `/bin/sh` (execvp's ENOEXEC rule);
+//! a missing interpreter is [`Outcome::SpawnFailed`].
 
 use std::ffi::OsStr;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::FileTypeExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -110,7 +114,6 @@ fn consider(path: &Path, out: &mut Listing) {
             Err(_) => Some("not executable"),
         },
         Ok(m) if m.is_dir() => Some("a directory"),
-        Ok(m) if m.file_type().is_fifo() || m.file_type().is_socket() => Some("not a regular file"),
         Ok(_) => Some("not a regular file"),
         Err(_) => Some("unreadable (dangling symlink?)"),
     };
