@@ -137,7 +137,7 @@ fn stuck_shutdown_hooks_cannot_pass_the_deadline() {
     );
     write_script(pre.join("20_also_stuck"), "#!/bin/sh\nexec sleep 100\n");
     write_script(fin.join("10_stuck"), "#!/bin/sh\nexec sleep 100\n");
-    // SVSCAN_STOP_TIMEOUT=1500 with SVSCAN_HOOK_TIMEOUT=400 and a 300 ms
+    // SVKIT_SHUTDOWN_TIMEOUT=1.5 with SVSCAN_HOOK_TIMEOUT=400ms and a 300 ms
     // kill grace: hooks get what is left of the deadline minus the grace.
     let stop_timeout = Duration::from_millis(1500);
     let grace = Duration::from_millis(300);
