@@ -46,6 +46,17 @@ impl ProcStatus {
         }
     }
 
+    /// From nix's `WaitStatus` (what svscan's reaper gets); `None` for
+    /// stops, continues and "still alive".
+    pub fn from_nix(status: nix::sys::wait::WaitStatus) -> Option<Self> {
+        use nix::sys::wait::WaitStatus;
+        match status {
+            WaitStatus::Exited(_, c) => Some(ProcStatus::Exited(c as u8)),
+            WaitStatus::Signaled(_, sig, _) => Some(ProcStatus::Signaled(sig as i32)),
+            _ => None,
+        }
+    }
+
     /// From `std::process::ExitStatus`.
     pub fn from_exit_status(status: std::process::ExitStatus) -> Option<Self> {
         use std::os::unix::process::ExitStatusExt;
@@ -313,6 +324,18 @@ mod tests {
         // Raw wait statuses: exit 42 is 42<<8, SIGKILL is 9.
         assert_eq!(ProcStatus::from_wait_status(42 << 8), Some(Exited(42)));
         assert_eq!(ProcStatus::from_wait_status(9), Some(Signaled(9)));
+        let pid = nix::unistd::Pid::from_raw(1);
+        use nix::sys::signal::Signal::SIGKILL;
+        use nix::sys::wait::WaitStatus;
+        assert_eq!(
+            ProcStatus::from_nix(WaitStatus::Signaled(pid, SIGKILL, false)),
+            Some(Signaled(9))
+        );
+        assert_eq!(
+            ProcStatus::from_nix(WaitStatus::Exited(pid, 3)),
+            Some(Exited(3))
+        );
+        assert_eq!(ProcStatus::from_nix(WaitStatus::StillAlive), None);
     }
 
     #[test]
