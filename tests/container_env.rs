@@ -59,8 +59,12 @@ fn env_sh_reproduces_nasty_values_exactly() {
         env.insert(os(&format!("X{i}")), os(v));
     }
     env.insert(os("BAD-NAME"), os("skipped in env.sh"));
+    // Not representable as a file: reported back, never written.
+    env.insert(os("A=B"), os("x"));
+    env.insert(os(".dot"), os("x"));
     let skipped = envdump::write_dump(t.path(), &env, &DumpOptions::default()).unwrap();
-    assert!(skipped.is_empty());
+    assert_eq!(skipped, vec![os(".dot"), os("A=B")]);
+    assert!(t.join("env/BAD-NAME").exists());
     for shell in ["sh", "bash", "busybox"] {
         let shell_cmd = if shell == "busybox" {
             "/usr/bin/busybox"
