@@ -204,7 +204,7 @@ fn timeout_kills_a_script_that_ignores_term() {
         took >= Duration::from_millis(550),
         "KILL came before the grace: {took:?}"
     );
-    assert!(took < Duration::from_millis(2500), "not bounded: {took:?}");
+    assert!(took < Duration::from_millis(4000), "not bounded: {took:?}");
     let pid: u32 = trace(&t).trim().parse().unwrap();
     assert!(!pid_alive(pid));
     assert_eq!(Policy::exit_code(&r.outcome), Some(111));
@@ -235,7 +235,7 @@ fn timeout_kills_background_children_holding_the_group() {
         took >= Duration::from_millis(650),
         "bg child killed before the grace ended: {took:?}"
     );
-    assert!(took < Duration::from_millis(3000), "{took:?}");
+    assert!(took < Duration::from_millis(4500), "{took:?}");
 }
 
 #[test]
@@ -258,7 +258,7 @@ fn group_wait_ends_when_background_children_obey_term() {
         !pid_alive(bg)
     });
     assert!(
-        took < Duration::from_millis(3000),
+        took < Duration::from_millis(5000),
         "waited out the grace: {took:?}"
     );
 }
@@ -307,7 +307,7 @@ fn overall_deadline_bounds_the_whole_run() {
     assert_eq!(report.results[0].outcome, Outcome::TimedOut);
     assert_eq!(trace(&t), "1\n");
     assert!(
-        took >= Duration::from_millis(400) && took < Duration::from_millis(2000),
+        took >= Duration::from_millis(400) && took < Duration::from_millis(3500),
         "{took:?}"
     );
 }
@@ -360,7 +360,7 @@ fn cancellation_terms_the_running_script_and_stops() {
     let start = Instant::now();
     let report = scripts::run_all(
         &scripts::list(&[d]).scripts,
-        &limits(None, 3000),
+        &limits(None, 8000),
         &mut hooks,
     );
     let _w = poker.join().unwrap();
@@ -371,7 +371,7 @@ fn cancellation_terms_the_running_script_and_stops() {
     assert_eq!(trace(&t), "started\ngot-TERM\n");
     assert_eq!(hooks.interrupts, 1);
     assert!(
-        start.elapsed() < Duration::from_secs(3),
+        start.elapsed() < Duration::from_secs(6),
         "the script's own exit should end the wait"
     );
 }
