@@ -20,7 +20,7 @@ use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 const MODE_OPEN: u32 = 0o644;
 const MODE_CLOSED: u32 = 0o744;
@@ -50,6 +50,8 @@ pub struct LogDir {
     /// A failed processor's input and when to run it again.
     processor_waiting: Option<(String, Instant)>,
     next_rotation: Option<Instant>,
+    /// When the oldest rotated file passes the `a` age limit.
+    next_expiry: Option<Instant>,
     /// Writes failed and TERM arrived while pausing: data goes to stderr.
     pub spilled: u64,
     pub udp: Option<super::udp::Udp>,
@@ -146,6 +148,7 @@ impl LogDir {
             cur,
             special,
             next_rotation: cfg.rotate_every.map(|d| Instant::now() + d),
+            next_expiry: None,
             cfg,
             size,
             pending: Vec::with_capacity(PENDING_CAP),
@@ -171,6 +174,8 @@ impl LogDir {
                 PROG,
                 format_args!("{}: current was not closed, kept as {s}", ld.name),
             );
+            ld.prune(None);
+        } else if ld.cfg.max_age.is_some() {
             ld.prune(None);
         }
         Ok(ld)
@@ -477,8 +482,10 @@ impl LogDir {
     }
 
     /// Deletes `.t` leftovers, then the oldest rotated files while there
-    /// are more than `n` of them or they (plus a full `current`) exceed
-    /// `S`. `protected` (the `.u` a processor works on) is never deleted.
+    /// are more than `n` of them, they (plus a full `current`) exceed `S`,
+    /// or they are older than `a`; arms the timer for the next file to
+    /// pass `a`. `protected` and the `.u` a processor works on are never
+    /// deleted.
     fn prune(&mut self, protected: Option<&str>) {
         let Ok((files, leftovers)) = archive::list(self.dir.as_fd()) else {
             msg::warn(
@@ -500,14 +507,25 @@ impl LogDir {
         let mut count = files.len() as u64;
         let mut total: u64 = files.iter().map(|f| f.size).sum();
         let reserve = self.cfg.size_max;
+        let now = SystemTime::now();
+        let expires = |f: &Rotated| {
+            let age = self.cfg.max_age?;
+            Some(archive::time_of(&f.name)? + age)
+        };
+        self.next_expiry = None;
         for f in &files {
             let over_count = self.cfg.keep_max > 0 && count > self.cfg.keep_max;
             let over_total = self.cfg.total_max > 0 && total + reserve > self.cfg.total_max;
-            if !over_count && !over_total {
-                break;
-            }
+            let expired = expires(f).is_some_and(|t| t <= now);
             if keep(f) {
                 continue;
+            }
+            if !over_count && !over_total && !expired {
+                // Names sort by time: the first file kept by every rule
+                // is the next to expire.
+                self.next_expiry =
+                    expires(f).map(|t| Instant::now() + t.duration_since(now).unwrap_or_default());
+                break;
             }
             if self.verbose {
                 info(format_args!("delete: {}/{}", self.name, f.name));
@@ -627,10 +645,7 @@ impl LogDir {
             .next_rotation
             .filter(|_| self.size > 0 && !self.special);
         let rerun = self.processor_waiting.as_ref().map(|(_, at)| *at);
-        match (rot, rerun) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [rot, rerun, self.next_expiry].into_iter().flatten().min()
     }
 
     /// Acts on deadlines that have passed.
@@ -640,6 +655,9 @@ impl LogDir {
                 // rotate() re-arms the timer, also for an empty current
                 self.rotate(sig);
             }
+        }
+        if self.next_expiry.is_some_and(|at| at <= now) {
+            self.prune(None);
         }
         if let Some((input, at)) = self.processor_waiting.clone() {
             if at <= now && self.processor.is_none() {
