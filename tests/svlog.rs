@@ -137,7 +137,7 @@ fn help_agrees_with_man_page() {
         );
         assert!(man.contains(&flag.replace('-', "\\-")), "man lacks {flag}");
     }
-    for directive in ["STOTAL", "o[PREFIX]", "sSIZE", "!PROCESSOR"] {
+    for directive in ["STOTAL", "aAGE", "o[PREFIX]", "sSIZE", "!PROCESSOR"] {
         assert!(help.contains(directive), "help lacks {directive}");
     }
     for word in [
