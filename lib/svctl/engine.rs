@@ -21,10 +21,12 @@ use super::commands::{Action, Kind};
 use super::format::Out;
 use super::predicate::{evaluate, Before, Declared, Verdict};
 use super::probe::{declares_readiness, probe, snapshot, Probe};
+use super::resolve::enter_check;
 use super::send::{report_probe, send, Sent};
 use super::show::print_status_line;
 use super::watch::{Watcher, UNWATCHED_RECHECK};
 use crate::tai64n::Tai64n;
+use nix::errno::Errno;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -42,6 +44,8 @@ enum Phase {
 pub struct Target {
     pub name: String,
     pub dir: PathBuf,
+    /// `chdir` into the service directory would fail with this.
+    cd_error: Option<Errno>,
     phase: Phase,
     before: Before,
     decl: Declared,
@@ -53,12 +57,14 @@ pub struct Target {
 
 impl Target {
     pub fn new(name: String, dir: PathBuf) -> Self {
+        let cd_error = enter_check(&dir).err();
         let decl = Declared {
-            readiness: declares_readiness(&dir),
+            readiness: cd_error.is_none() && declares_readiness(&dir),
         };
         Target {
             name,
             dir,
+            cd_error,
             phase: Phase::Waiting,
             before: Before::default(),
             decl,
@@ -87,11 +93,18 @@ impl Engine<'_> {
         };
         if let Some(w) = watcher.as_mut() {
             for (i, t) in targets.iter().enumerate() {
-                w.watch(i, &t.dir);
+                if t.cd_error.is_none() {
+                    w.watch(i, &t.dir);
+                }
             }
         }
-        if self.action.kind == Kind::Control {
-            for t in targets.iter_mut() {
+        // In argument order, as `sv` prints them.
+        for t in targets.iter_mut() {
+            if let Some(e) = t.cd_error {
+                self.out
+                    .fail(&t.name, "unable to change to service directory", Some(e));
+                t.phase = Phase::Done;
+            } else if self.action.kind == Kind::Control {
                 self.try_send(t);
             }
         }

@@ -196,10 +196,7 @@ fn control(
     for arg in names {
         let name = display(arg);
         let dir = resolve::service_path(svdir, arg);
-        match resolve::enter_check(&dir) {
-            Ok(()) => targets.push(engine::Target::new(name, dir)),
-            Err(e) => out.fail(&name, "unable to change to service directory", Some(e)),
-        }
+        targets.push(engine::Target::new(name, dir));
     }
     let mut engine = engine::Engine {
         action,
