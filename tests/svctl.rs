@@ -49,7 +49,9 @@ fn help_and_version() {
     ] {
         assert!(o.stdout.contains(word), "--help lacks {word}");
     }
-    let man = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/svctl.8")).unwrap();
+    let man = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/svctl.8"))
+        .unwrap()
+        .replace("\\-", "-");
     for word in [
         "wait-ready",
         "--json",

@@ -126,12 +126,32 @@ pub fn parse(argv: &[OsString]) -> Result<Args, Box<(Args, Stop)>> {
         }
         i += 1;
     }
-    for arg in &argv[i..] {
-        if arg.as_bytes() == b"--json" {
+    // After the command word svkit also takes `-v`, `-w sec`, `-wsec` and
+    // `--json` (sv would take them as service names and fail), so that
+    // `svctl down -w 25 web` works.
+    let mut k = i;
+    while k < argv.len() {
+        let arg = argv[k].as_bytes();
+        let after_command = !rest.is_empty();
+        if arg == b"--json" {
             a.json = true;
+        } else if after_command && arg == b"-v" {
+            a.verbose = true;
+        } else if after_command && arg == b"-w" && k + 1 < argv.len() {
+            k += 1;
+            a.wait = Some(leading_number(argv[k].as_bytes()));
+            a.verbose = true;
+        } else if after_command
+            && arg.len() > 2
+            && arg.starts_with(b"-w")
+            && arg[2].is_ascii_digit()
+        {
+            a.wait = Some(leading_number(&arg[2..]));
+            a.verbose = true;
         } else {
-            rest.push(arg);
+            rest.push(&argv[k]);
         }
+        k += 1;
     }
     let mut rest = rest.into_iter();
     let usage = Stop::Usage {
@@ -188,6 +208,7 @@ Options:
   -V         print the version and the usage
   --json     status as JSON (with svkit's extra state)
   --help     this text
+(-v, -w sec and --json are also accepted after the command word.)
 
 Exit status: 0 success; 1-99 number of services that failed or timed out;
 100 usage or fatal error. Called under another name (an init.d symlink):
@@ -220,10 +241,14 @@ mod tests {
         // "--foo" ends the options like "--" (what runit's getopt does).
         let a = p(&["sv", "--foo", "status", "x"]).unwrap();
         assert_eq!(a.command, "status");
-        // Options stop at the first word.
-        let a = p(&["svctl", "status", "-v"]).unwrap();
-        assert!(!a.verbose);
-        assert_eq!(a.services, vec![OsString::from("-v")]);
+        // svkit extension: -v / -w after the command word.
+        let a = p(&["svctl", "down", "-w", "25", "web", "-v"]).unwrap();
+        assert!(a.verbose);
+        assert_eq!(a.wait, Some(25));
+        assert_eq!(a.services, vec![OsString::from("web")]);
+        let a = p(&["svctl", "up", "-w3", "-x"]).unwrap();
+        assert_eq!(a.wait, Some(3));
+        assert_eq!(a.services, vec![OsString::from("-x")]);
     }
 
     #[test]
