@@ -42,9 +42,9 @@ fn sv_and_svctl_print_the_same_for_our_supervise() {
     let r = same(&["-w", "5", "restart", "web"]);
     assert_eq!(norm(&r.stdout), "ok: run: web: (pid N) Ns\n");
     same(&["-w", "5", "check", "web"]);
-    same(&["pause", "web"]);
+    same(&["-w", "5", "pause", "web"]);
     same(&["status", "web"]);
-    same(&["cont", "web"]);
+    same(&["-w", "5", "cont", "web"]);
     let x = same(&["-w", "5", "exit", "web"]);
     assert_eq!(x.stdout, "ok: web: runsv not running\n");
     same(&["status", "web"]);
