@@ -20,7 +20,13 @@ SUP=${SUPERVISOR:-$ROOT/target/release/supervise}
 T=$(mktemp -d /tmp/svctl-bench.XXXXXX)
 PIDS=()
 cleanup() {
+    # Services run in their own sessions: stop them through their
+    # supervisors first, then kill the supervisors' process groups.
+    "$SVCTL" -w 3 exit "$T/ours" "$T/runit" >/dev/null 2>&1 || true
+    s6-svc -wD -T 3000 -d "$T/s6" >/dev/null 2>&1 || true
+    s6-svc -x "$T/s6" >/dev/null 2>&1 || true
     for p in "${PIDS[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
     rm -rf "$T"
 }
 trap cleanup EXIT

@@ -425,11 +425,13 @@ fn waiting_idle_means_no_wakeups() {
     let root = tmp.path();
     let web = service(root, "web", "trap '' TERM\nexec sleep 1000");
     let _g = runsv(&web);
+    let stderr = tmp.join("svctl.stderr");
     let waiter = Guard::spawn(
         Command::new(bin("svctl"))
             .args(["-w", "20", "down", "web"])
             .env("SVDIR", root)
-            .stdout(Stdio::null()),
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap()),
     );
     // runsv has sent TERM (ignored): nothing will change any more.
     wait_until(LONG, "TERM sent", || {
@@ -440,7 +442,14 @@ fn waiting_idle_means_no_wakeups() {
     // polls every 420 ms) would wake up at least once in it.
     std::thread::sleep(Duration::from_millis(900));
     let after = voluntary_switches(waiter.pid).expect("svctl still waiting");
-    assert!(after - before <= 1, "{} wakeups while idle", after - before);
+    let warned = std::fs::read_to_string(&stderr).unwrap_or_default();
+    if warned.contains("unable to use inotify") {
+        // The machine ran out of inotify instances (other processes):
+        // svctl said so and fell back to re-reading; nothing to measure.
+        eprintln!("skipped: {warned}");
+    } else {
+        assert!(after - before <= 1, "{} wakeups while idle", after - before);
+    }
     drop(waiter);
     svctl(&["-w", "1", "force-shutdown", "web"], root);
 }
