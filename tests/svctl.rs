@@ -453,3 +453,23 @@ fn waiting_idle_means_no_wakeups() {
     drop(waiter);
     svctl(&["-w", "1", "force-shutdown", "web"], root);
 }
+
+#[test]
+fn waits_through_a_dangling_supervise_symlink() {
+    let tmp = TempDir::new("symlink");
+    let root = tmp.join("sv");
+    let web = service(&root, "web", "exec sleep 1000");
+    std::fs::create_dir_all(tmp.join("run")).unwrap();
+    // Debian style: supervise -> /run/runit/supervise/web, created by runsv.
+    std::os::unix::fs::symlink(tmp.join("run/web"), web.join("supervise")).unwrap();
+    let mut waiter = Guard::spawn(
+        Command::new(bin("svctl"))
+            .args(["-w", "10", "up", "web"])
+            .env("SVDIR", &root)
+            .stdout(Stdio::null()),
+    );
+    let _g = runsv(&web);
+    let status = waiter.wait_timeout(LONG).expect("svctl returned");
+    assert!(status.success());
+    svctl(&["-w", "5", "exit", "web"], &root);
+}
