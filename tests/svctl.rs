@@ -473,3 +473,18 @@ fn waits_through_a_dangling_supervise_symlink() {
     assert!(status.success());
     svctl(&["-w", "5", "exit", "web"], &root);
 }
+
+#[test]
+fn called_as_sv_it_is_the_normal_tool() {
+    let tmp = TempDir::new("as-sv");
+    let as_sv = link(&bin("svctl"), &tmp.join("bin"), "sv");
+    let o = run_in(&as_sv, &["status", "nonexist"], tmp.path(), tmp.path());
+    assert_eq!(
+        o.stdout,
+        "fail: nonexist: unable to change to service directory: file does not exist\n"
+    );
+    assert_eq!(o.code, 1);
+    let o = run_in(&as_sv, &["bogus", "x"], tmp.path(), tmp.path());
+    assert_eq!(o.code, 100);
+    assert_eq!(o.stderr, "usage: sv [-v] [-w sec] command service ...\n\n");
+}
