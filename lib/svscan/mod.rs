@@ -1,1 +1,30 @@
-//! svscan (being built; see the open issue).
+//! svscan: watches a scan directory, keeps one `supervise` per service,
+//! and as PID 1 (or child subreaper) reaps every zombie and turns a stop
+//! request into an orderly shutdown bounded by one deadline.
+
+mod command;
+mod daemon;
+mod lock;
+mod logpipe;
+mod options;
+mod reaper;
+mod scan;
+mod shutdown;
+mod signals;
+mod spawn;
+mod table;
+mod watch;
+
+pub use logpipe::ENV_LOG_PIPE;
+pub use options::{
+    absolute, default_supervise, parse_duration, Options, DEFAULT_SHUTDOWN_TIMEOUT,
+    ENV_SHUTDOWN_TIMEOUT, ENV_SUPERVISE, FALLBACK_RESCAN,
+};
+
+/// Program name in messages.
+pub const PROG: &str = "svscan";
+
+/// Runs svscan; returns its exit code (see svscan(8)).
+pub fn run(opts: Options) -> i32 {
+    daemon::run(opts)
+}
