@@ -25,13 +25,12 @@ impl MainCommand {
                 // is blocked, so block it around the call.
                 if libc::isatty(0) == 1 {
                     let mut set: libc::sigset_t = std::mem::zeroed();
-                    let mut old: libc::sigset_t = std::mem::zeroed();
                     libc::sigemptyset(&mut set);
                     libc::sigaddset(&mut set, libc::SIGTTOU);
-                    libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old);
+                    libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
                     libc::tcsetpgrp(0, libc::getpid());
-                    libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
                 }
+                super::signals::unblock_all_in_child();
                 Ok(())
             });
         }

@@ -1,7 +1,9 @@
 //! Starting one `supervise` per service: its own session (so a terminal's
 //! Ctrl-C reaches only the main command), stdin from /dev/null, the
-//! service's log pipe inherited, and the file limit svscan itself started
-//! with. Everything between fork and exec is a plain system call.
+//! service's log pipe inherited, the file limit svscan itself started
+//! with, and an empty signal mask (svscan blocks its signals for the
+//! signalfd, and std leaves the mask alone when `pre_exec` is used).
+//! Everything between fork and exec is a plain system call.
 
 use super::logpipe::ENV_LOG_PIPE;
 use std::ffi::OsStr;
@@ -68,6 +70,7 @@ impl Spawner<'_> {
         // allocate or take locks.
         unsafe {
             cmd.pre_exec(move || {
+                super::signals::unblock_all_in_child();
                 libc::setsid();
                 if let Some((r, w)) = fds {
                     libc::fcntl(r, libc::F_SETFD, 0);
