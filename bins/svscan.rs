@@ -76,6 +76,7 @@ fn duration(value: &str, what: &str) -> std::time::Duration {
 }
 
 fn main() {
+    let signals = svscan::install_signals();
     let m = match cli().try_get_matches() {
         Ok(m) => m,
         Err(e) => {
@@ -115,5 +116,5 @@ fn main() {
         no_inotify: m.get_flag("no-inotify"),
         command,
     };
-    std::process::exit(svscan::run(opts));
+    std::process::exit(svscan::run(opts, signals));
 }

@@ -48,12 +48,7 @@ pub struct Svscan {
 }
 
 /// Runs svscan until its shutdown completes; returns the exit code.
-pub fn run(opts: Options) -> i32 {
-    // Signals first: nothing may be forked before the signalfd exists.
-    let signals = match Signals::install() {
-        Ok(s) => s,
-        Err(e) => msg::fatal(PROG, msg::exit::SYSTEM, "unable to set up signals", e),
-    };
+pub fn run(opts: Options, signals: Signals) -> i32 {
     let (scope, subreaper_err) = Scope::establish();
     if let Some(e) = subreaper_err {
         msg::warn_why(PROG, "unable to become a child subreaper", e);

@@ -24,7 +24,24 @@ pub use options::{
 /// Program name in messages.
 pub const PROG: &str = "svscan";
 
+pub use signals::Signals;
+
+/// Blocks svscan's signals and opens its signalfd. Call first thing in
+/// `main`: until then a TERM to PID 1 is dropped by the kernel, and
+/// nothing may be forked before it.
+pub fn install_signals() -> Signals {
+    match Signals::install() {
+        Ok(s) => s,
+        Err(e) => crate::msg::fatal(
+            PROG,
+            crate::msg::exit::SYSTEM,
+            "unable to set up signals",
+            e,
+        ),
+    }
+}
+
 /// Runs svscan; returns its exit code (see svscan(8)).
-pub fn run(opts: Options) -> i32 {
-    daemon::run(opts)
+pub fn run(opts: Options, signals: Signals) -> i32 {
+    daemon::run(opts, signals)
 }
