@@ -13,6 +13,7 @@ use svscan_harness::*;
 
 #[test]
 fn picks_up_new_services_and_stops_removed_ones() {
+    let _load = shared();
     let a = Area::new("svscan-pickup");
     a.sleeper("first");
     let mut ns = a.start_pid1(&[]);
@@ -56,9 +57,9 @@ fn picks_up_new_services_and_stops_removed_ones() {
 
     // Removal: the service is stopped and its supervise ends.
     fs::rename(a.scan().join("first"), a.tmp.join("first-gone")).unwrap();
-    wait_dead(first, "removed service stopped");
+    ns.wait_ns_dead(first, "removed service stopped");
     fs::remove_file(a.scan().join("linked")).unwrap();
-    wait_dead(linked, "unlinked service stopped");
+    ns.wait_ns_dead(linked, "unlinked service stopped");
     let svscan_children = || children_named(ns.init, "supervise").len();
     wait_until(LONG, "two supervise left", || svscan_children() == 2);
 
@@ -79,7 +80,7 @@ fn picks_up_new_services_and_stops_removed_ones() {
         before,
         "rename must not restart the service"
     );
-    assert!(alive(before[0]));
+    assert!(ns.ns_alive(before[0]));
     assert_eq!(
         svscan_children(),
         3,
@@ -89,14 +90,19 @@ fn picks_up_new_services_and_stops_removed_ones() {
     ns.signal(libc::SIGTERM);
     let st = ns.wait(LONG);
     assert_eq!(st.code(), Some(0), "stderr:\n{}", a.stderr());
+    // svscan never polls here (no --rescan-interval), so any pickup at
+    // all came from inotify; the bound only catches gross delays.
+    eprintln!("pickup took {pickup:?}");
     assert!(
-        pickup < Duration::from_secs(2),
-        "pickup took {pickup:?} (inotify, not polling)"
+        pickup < Duration::from_secs(5),
+        "pickup took {pickup:?}\n{}",
+        a.stderr()
     );
 }
 
 #[test]
 fn service_ignoring_term_is_killed_at_the_deadline() {
+    let _load = shared();
     let a = Area::new("svscan-deadline");
     // The ignored disposition survives exec, so sleep ignores TERM too.
     a.service(
@@ -110,12 +116,12 @@ fn service_ignoring_term_is_killed_at_the_deadline() {
     let mut ns = a.start_pid1(&["--shutdown-timeout", "2"]);
     let stubborn = a.wait_started("stubborn");
     a.wait_started("polite");
+    let stubborn = ns.host_pid(stubborn).expect("stubborn in the namespace");
     let t0 = Instant::now();
     ns.signal(libc::SIGTERM);
     let st = ns.wait(LONG);
     let took = t0.elapsed();
     assert_eq!(st.code(), Some(0), "stderr:\n{}", a.stderr());
-    assert!(!alive(stubborn));
     assert!(
         took >= Duration::from_millis(1000),
         "killed too early: {took:?}"
@@ -124,11 +130,17 @@ fn service_ignoring_term_is_killed_at_the_deadline() {
         took < Duration::from_millis(2600),
         "deadline overrun: {took:?}"
     );
-    assert!(a.stderr().contains("killed"), "stderr:\n{}", a.stderr());
+    assert!(!alive(stubborn));
+    assert!(
+        a.stderr().contains("killed 1 processes"),
+        "stderr:\n{}",
+        a.stderr()
+    );
 }
 
 #[test]
 fn second_term_skips_to_the_kill() {
+    let _load = shared();
     let a = Area::new("svscan-term2");
     a.service(
         "stubborn",
@@ -150,6 +162,7 @@ fn second_term_skips_to_the_kill() {
 
 #[test]
 fn orphans_are_reaped_as_pid1() {
+    let _load = shared();
     let a = Area::new("svscan-orphans");
     // 200 double-forked children: each subshell exits at once, leaving its
     // sleep to be re-parented to PID 1.
@@ -184,6 +197,7 @@ fn orphans_are_reaped_as_pid1() {
 
 #[test]
 fn sigkill_of_a_supervise_does_not_duplicate_its_service() {
+    let _load = shared();
     let a = Area::new("svscan-adopt");
     let svc = a.sleeper("one");
     let mut ns = a.start_pid1(&[]);
@@ -208,7 +222,7 @@ fn sigkill_of_a_supervise_does_not_duplicate_its_service() {
         fs::read_to_string(&pidfile).is_ok_and(|s| s.trim() == service.to_string())
             && svkit_ok(&svc)
     });
-    assert!(alive(new_sup) && alive(service));
+    assert!(alive(new_sup) && ns.ns_alive(service));
     assert_eq!(
         a.starts("one"),
         vec![service],
@@ -218,7 +232,6 @@ fn sigkill_of_a_supervise_does_not_duplicate_its_service() {
     assert_eq!(sleeps, 1, "exactly one copy of the service");
     ns.signal(libc::SIGTERM);
     assert_eq!(ns.wait(LONG).code(), Some(0), "stderr:\n{}", a.stderr());
-    assert!(!alive(service));
 }
 
 /// Is a supervisor listening on DIR/supervise/ok (runit's liveness test)?
@@ -233,6 +246,7 @@ fn svkit_ok(dir: &std::path::Path) -> bool {
 
 #[test]
 fn final_log_line_written_on_term_survives_shutdown() {
+    let _load = shared();
     let a = Area::new("svscan-drain");
     let logfile = a.trace("log.txt");
     let staging = a.tmp.join("staging-talker");
@@ -263,6 +277,7 @@ fn final_log_line_written_on_term_survives_shutdown() {
 
 #[test]
 fn term_during_startup_completes_within_the_deadline() {
+    let _load = shared();
     let a = Area::new("svscan-race");
     for i in 0..20 {
         let staging = a.tmp.join(format!("staging-{i}"));
@@ -304,6 +319,7 @@ fn term_during_startup_completes_within_the_deadline() {
 
 #[test]
 fn a_thousand_services_start_and_stop_cleanly() {
+    let _load = exclusive();
     let a = Area::new("svscan-1000");
     let up = a.tmp.join("up");
     fs::create_dir(&up).unwrap();
@@ -336,6 +352,7 @@ fn a_thousand_services_start_and_stop_cleanly() {
 
 #[test]
 fn idle_svscan_does_not_wake_up() {
+    let _load = shared();
     let a = Area::new("svscan-idle");
     for i in 0..20 {
         a.sleeper(&format!("s{i}"));
@@ -365,6 +382,7 @@ fn idle_svscan_does_not_wake_up() {
 
 #[test]
 fn a_dead_supervise_is_restarted() {
+    let _load = shared();
     let a = Area::new("svscan-respawn");
     a.sleeper("svc");
     let mut ns = a.start_pid1(&[]);
@@ -391,6 +409,7 @@ fn a_dead_supervise_is_restarted() {
 
 #[test]
 fn hup_rescans_without_inotify() {
+    let _load = shared();
     let a = Area::new("svscan-hup");
     // --no-inotify with a long interval: only the HUP can find the service.
     let mut ns = a.start_pid1(&["--no-inotify", "--rescan-interval", "600"]);
@@ -413,6 +432,7 @@ fn hup_rescans_without_inotify() {
 
 #[test]
 fn second_svscan_on_the_same_directory_is_refused() {
+    let _load = shared();
     let a = Area::new("svscan-lock");
     a.sleeper("svc");
     let mut ns = a.start_pid1(&[]);
@@ -428,7 +448,7 @@ fn second_svscan_on_the_same_directory_is_refused() {
         err.starts_with("svscan: fatal: unable to lock") && err.contains("another svscan"),
         "{err}"
     );
-    assert!(alive(service));
+    assert!(ns.ns_alive(service));
     assert_eq!(a.starts("svc"), vec![service]);
     assert_eq!(children_named(ns.init, "supervise").len(), 1);
     ns.signal(libc::SIGTERM);
@@ -437,6 +457,7 @@ fn second_svscan_on_the_same_directory_is_refused() {
 
 #[test]
 fn bad_usage_is_refused() {
+    let _load = shared();
     let run = |args: &[&str], env: Option<(&str, &str)>| {
         let mut c = Command::new(bin("svscan"));
         c.args(args).stdin(Stdio::null());
@@ -467,12 +488,13 @@ fn bad_usage_is_refused() {
 
 #[test]
 fn subreaper_below_another_init_spares_outsiders() {
+    let _load = shared();
     let a = Area::new("svscan-subreaper");
     // The service leaves an escaped straggler behind (setsid, own session).
     a.service(
         "leaky",
         &format!(
-            "setsid sh -c 'echo $$ > {}; exec sleep 1000' &\necho $$ >> {}\nexec sleep 1000",
+            "(setsid sh -c 'echo $$ > {}; exec sleep 1000' &)\necho $$ >> {}\nexec sleep 1000",
             a.trace("straggler.pid").display(),
             a.trace("leaky.pid").display()
         ),
@@ -485,6 +507,8 @@ fn subreaper_below_another_init_spares_outsiders() {
         .expect("sibling started");
     let svscan = wait_for(LONG, || children_named(ns.init, "svscan").first().copied())
         .expect("svscan running");
+    let straggler = ns.host_pid(straggler).expect("straggler in the namespace");
+    let sibling = ns.host_pid(sibling).expect("sibling in the namespace");
     // The straggler's parent exited at once, so it is now svscan's child.
     wait_until(LONG, "straggler adopted by svscan", || {
         all_procs()

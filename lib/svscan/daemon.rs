@@ -300,8 +300,22 @@ impl Svscan {
         }
         if let Some(t) = self.next_rescan {
             if t <= now && self.shutdown.is_none() {
+                self.retry_inotify();
                 self.full_rescan(now);
             }
+        }
+    }
+
+    /// inotify_init fails when the per-user instance limit (128 by
+    /// default) is used up; it may be free again by the next rescan.
+    fn retry_inotify(&mut self) {
+        if self.watcher.is_some() || self.opts.no_inotify {
+            return;
+        }
+        if let Ok(w) = Watcher::new(&self.opts.scandir) {
+            msg::info(PROG, "inotify available again: periodic rescans stop");
+            self.watcher = Some(w);
+            self.rescan_every = self.opts.rescan_interval;
         }
     }
 

@@ -199,13 +199,11 @@ impl Svscan {
         let mut keep: HashSet<i32> = self.table.supervise_pids().collect();
         keep.extend(loggers.iter().copied());
         keep.extend(reaper::descendants(&parents, &loggers));
+        let mut targets = reaper::in_scope(self.scope, &parents);
+        // Also the services' own pids, in case /proc could not be read.
+        targets.extend(services);
         let mut killed = 0;
-        for pid in services {
-            if !keep.contains(&pid) && reaper::kill(pid, libc::SIGKILL) {
-                killed += 1;
-            }
-        }
-        for pid in reaper::in_scope(self.scope, &parents) {
+        for pid in targets {
             if !keep.contains(&pid) && reaper::kill(pid, libc::SIGKILL) {
                 killed += 1;
             }

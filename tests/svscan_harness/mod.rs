@@ -13,6 +13,19 @@ use std::time::{Duration, Instant};
 
 pub const LONG: Duration = Duration::from_secs(10);
 
+/// The 1000-service test takes this exclusively, every other test shared:
+/// a thousand processes starting at once would turn the other tests'
+/// timing bounds into load tests.
+pub static HEAVY: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+pub fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    HEAVY.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn exclusive() -> std::sync::RwLockWriteGuard<'static, ()> {
+    HEAVY.write().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A scratch area: `scan/` (the scan directory), `trace/` (files the
 /// services write, outside the scan directory), `stderr` (svscan's).
 pub struct Area {
@@ -192,6 +205,34 @@ impl Ns {
     pub fn procs(&self) -> Vec<Proc> {
         descendants(self.init)
     }
+
+    /// Host pid of the process that is `nspid` inside the namespace
+    /// (services record `$$`, which is a namespace pid).
+    pub fn host_pid(&self, nspid: u32) -> Option<u32> {
+        if nspid == 1 {
+            return Some(self.init);
+        }
+        self.procs()
+            .into_iter()
+            .map(|p| p.pid)
+            .find(|&pid| ns_pid_of(pid) == Some(nspid))
+    }
+
+    /// Is namespace pid `nspid` a live (non-zombie) process?
+    pub fn ns_alive(&self, nspid: u32) -> bool {
+        self.host_pid(nspid).is_some_and(alive)
+    }
+
+    pub fn wait_ns_dead(&self, nspid: u32, what: &str) {
+        wait_until(LONG, what, || !self.ns_alive(nspid));
+    }
+}
+
+/// The innermost pid of a host process (last field of NSpid).
+pub fn ns_pid_of(pid: u32) -> Option<u32> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+    line.split_whitespace().last()?.parse().ok()
 }
 
 #[derive(Debug, Clone)]
@@ -262,10 +303,6 @@ pub fn alive(pid: u32) -> bool {
     crate::common::pid_alive(pid)
 }
 
-pub fn wait_dead(pid: u32, what: &str) {
-    wait_until(LONG, what, || !alive(pid));
-}
-
 /// (voluntary + involuntary) context switches of `pid`: a wakeup counter.
 pub fn ctxt_switches(pid: u32) -> u64 {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -280,8 +317,13 @@ pub fn exists(p: &Path) -> bool {
     p.exists()
 }
 
-/// Has `pid` blocked SIGTERM (svscan's signalfd is set up)?
+/// Is `pid` svscan with SIGTERM blocked (its signalfd set up)? unshare's
+/// child also has TERM blocked for a moment before exec, hence the name.
 pub fn term_blocked(pid: u32) -> bool {
+    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    if comm.trim() != "svscan" {
+        return false;
+    }
     let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
         return false;
     };
