@@ -41,8 +41,8 @@ pub fn run(sup: &mut Supervisor, signals: &SignalFd, dir_watch: Option<&OwnedFd>
                 }
                 Slot::DirWatch => {
                     if let Some(fd) = dir_watch {
-                        let mut buf = [0u8; 256];
-                        let _ = nix::unistd::read(fd, &mut buf);
+                        let mut buf = [0u8; 1024];
+                        while matches!(nix::unistd::read(fd, &mut buf), Ok(n) if n > 0) {}
                     }
                     if sup.dir_gone() {
                         sup.vanished_now();
@@ -86,8 +86,7 @@ fn wait<'a>(
         let d = t.saturating_duration_since(Instant::now());
         rustix::time::Timespec {
             tv_sec: d.as_secs() as _,
-            // Round up so we never wake a hair before the deadline.
-            tv_nsec: (d.subsec_nanos() as i64).min(999_999_999) as _,
+            tv_nsec: d.subsec_nanos() as _,
         }
     });
     let mut ready: [Option<Slot>; 8] = [None; 8];
