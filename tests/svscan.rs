@@ -602,3 +602,51 @@ fn term_reaches_the_main_command_and_its_code_is_kept() {
     assert_eq!(st.code(), Some(3), "stderr:\n{}", a.stderr());
     assert!(a.read_trace("events").contains("cmd-got-TERM"));
 }
+
+#[test]
+fn log_pipe_held_by_svscan_loses_no_line_when_supervise_and_logger_die() {
+    let _load = shared();
+    let a = Area::new("svscan-logpipe");
+    let logfile = a.trace("log.txt");
+    let staging = a.tmp.join("staging-counter");
+    write_script(
+        staging.join("run"),
+        "#!/bin/sh\ni=0\nwhile :; do echo line-$i; i=$((i+1)); sleep 0.01; done\n",
+    );
+    write_script(
+        staging.join("log/run"),
+        &format!(
+            "#!/bin/sh\nwhile IFS= read -r line; do echo \"$line\" >> {}; done\n",
+            logfile.display()
+        ),
+    );
+    let svc = a.scan().join("counter");
+    fs::rename(&staging, &svc).unwrap();
+    let mut ns = a.start_pid1(&[]);
+    let lines = || fs::read_to_string(&logfile).unwrap_or_default();
+    wait_until(LONG, "logging", || lines().lines().count() > 20);
+    let sup = children_named(ns.init, "supervise")[0];
+    let logger: u32 = fs::read_to_string(svc.join("log/supervise/pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let logger = ns.host_pid(logger).expect("logger in the namespace");
+    // Both the supervise and the logger die at once: only svscan still
+    // holds the pipe's read end, so the service keeps writing into it.
+    // SAFETY: kill(2) on processes of the namespace this test started.
+    unsafe {
+        libc::kill(sup as i32, libc::SIGKILL);
+        libc::kill(logger as i32, libc::SIGKILL);
+    }
+    let at_kill = lines().lines().count();
+    wait_until(LONG, "logging again after the restart", || {
+        lines().lines().count() > at_kill + 100
+    });
+    ns.signal(libc::SIGTERM);
+    assert_eq!(ns.wait(LONG).code(), Some(0), "stderr:\n{}", a.stderr());
+    let text = lines();
+    for (i, line) in text.lines().enumerate() {
+        assert_eq!(line, format!("line-{i}"), "line lost or reordered");
+    }
+}
