@@ -408,7 +408,7 @@ fn a_dead_supervise_is_restarted() {
 }
 
 #[test]
-fn hup_rescans_without_inotify() {
+fn hup_rescans_without_inotify_and_job_control_signals_are_ignored() {
     let _load = shared();
     let a = Area::new("svscan-hup");
     // --no-inotify with a long interval: only the HUP can find the service.
@@ -425,7 +425,16 @@ fn hup_rescans_without_inotify() {
         "picked up without inotify or HUP"
     );
     ns.signal(libc::SIGHUP);
-    a.wait_started("late");
+    let late = a.wait_started("late");
+    // Job-control signals are ignored: svscan neither stops nor exits.
+    ns.signal(libc::SIGTTIN);
+    ns.signal(libc::SIGTTOU);
+    a.sleeper("later");
+    ns.signal(libc::SIGHUP);
+    a.wait_started("later");
+    let state = all_procs().into_iter().find(|p| p.pid == ns.init).map(|p| p.state);
+    assert!(matches!(state, Some('S') | Some('R')), "svscan state {state:?}");
+    assert_eq!(a.starts("late"), vec![late]);
     ns.signal(libc::SIGTERM);
     assert_eq!(ns.wait(LONG).code(), Some(0));
 }
@@ -481,6 +490,12 @@ fn bad_usage_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).starts_with(&format!(
         "svscan: fatal: unable to open scan directory {missing}"
     )));
+    let file = std::env::temp_dir().join(format!("svscan-notadir-{}", std::process::id()));
+    fs::write(&file, "x").unwrap();
+    let out = run(&[file.to_str().unwrap()], None);
+    fs::remove_file(&file).unwrap();
+    assert_eq!(out.status.code(), Some(111));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unable to open scan directory"));
     let out = run(&["--help"], None);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--shutdown-timeout"));
