@@ -432,8 +432,14 @@ fn hup_rescans_without_inotify_and_job_control_signals_are_ignored() {
     a.sleeper("later");
     ns.signal(libc::SIGHUP);
     a.wait_started("later");
-    let state = all_procs().into_iter().find(|p| p.pid == ns.init).map(|p| p.state);
-    assert!(matches!(state, Some('S') | Some('R')), "svscan state {state:?}");
+    let state = all_procs()
+        .into_iter()
+        .find(|p| p.pid == ns.init)
+        .map(|p| p.state);
+    assert!(
+        matches!(state, Some('S') | Some('R')),
+        "svscan state {state:?}"
+    );
     assert_eq!(a.starts("late"), vec![late]);
     ns.signal(libc::SIGTERM);
     assert_eq!(ns.wait(LONG).code(), Some(0));
