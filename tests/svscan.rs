@@ -483,6 +483,8 @@ fn bad_usage_is_refused() {
     };
     let out = run(&["--no-such-option", "/tmp"], None);
     assert_eq!(out.status.code(), Some(100));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .starts_with("svscan: fatal: unexpected argument '--no-such-option'"));
     let out = run(&["--shutdown-timeout", "soon", "/tmp"], None);
     assert_eq!(out.status.code(), Some(100));
     assert!(String::from_utf8_lossy(&out.stderr)
