@@ -673,3 +673,40 @@ fn log_pipe_held_by_svscan_loses_no_line_when_supervise_and_logger_die() {
         assert_eq!(line, format!("line-{i}"), "line lost or reordered");
     }
 }
+
+#[test]
+fn main_command_gets_the_terminal() {
+    let _load = shared();
+    let a = Area::new("svscan-tty");
+    a.sleeper("svc");
+    // `script` gives svscan a terminal; the command records its process
+    // group and the terminal's foreground group, then exits 5.
+    let cmd = format!(
+        "{svscan} {scan} -- sh -c 'until [ -s {pid} ]; do sleep 0.01; done; \
+         read -r a b c d pgrp f g tpgid rest < /proc/self/stat; \
+         echo \"$pgrp $tpgid\" > {out}; exit 5'",
+        svscan = bin("svscan").display(),
+        scan = a.scan().display(),
+        pid = a.trace("svc.pid").display(),
+        out = a.trace("tty").display(),
+    );
+    let mut g = common::Guard::spawn(
+        Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let st = g.wait_timeout(LONG).expect("svscan under script exited");
+    assert_eq!(st.code(), Some(5));
+    let ids: Vec<u32> = a
+        .read_trace("tty")
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_eq!(
+        ids[0], ids[1],
+        "the command is the terminal's foreground group"
+    );
+}
