@@ -668,10 +668,22 @@ fn log_pipe_held_by_svscan_loses_no_line_when_supervise_and_logger_die() {
     });
     ns.signal(libc::SIGTERM);
     assert_eq!(ns.wait(LONG).code(), Some(0), "stderr:\n{}", a.stderr());
+    // A shell `read` takes its input a byte at a time, so the logger
+    // killed mid-line may have consumed the start of one line: that one
+    // line may come out truncated at its start; none may be missing.
     let text = lines();
+    let mut truncated = 0;
     for (i, line) in text.lines().enumerate() {
-        assert_eq!(line, format!("line-{i}"), "line lost or reordered");
+        let want = format!("line-{i}");
+        if line != want {
+            assert!(
+                !line.is_empty() && want.ends_with(line),
+                "line {i} lost: {line:?}"
+            );
+            truncated += 1;
+        }
     }
+    assert!(truncated <= 1, "{truncated} lines truncated");
 }
 
 #[test]
