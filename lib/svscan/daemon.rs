@@ -1,0 +1,330 @@
+//! The event loop: one poll over the signalfd and the inotify fd, with a
+//! timeout only while something is scheduled (a throttled restart, a
+//! shutdown phase, a fallback rescan). Idle svscan never wakes up.
+
+use super::command::{self, MainCommand};
+use super::lock::{self, LockError};
+use super::memory::Trimmer;
+use super::options::{Options, FALLBACK_RESCAN};
+use super::reaper::{self, Scope};
+use super::shutdown::Shutdown;
+use super::signals::{self, Request, Signals};
+use super::spawn::{FileLimit, Spawner};
+use super::table::{Id, Table};
+use super::watch::Watcher;
+use super::PROG;
+use crate::msg;
+use nix::sys::wait::WaitStatus;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+/// A supervise that ran less than this is restarted only after it.
+pub(super) const RESTART_THROTTLE: Duration = Duration::from_secs(1);
+/// How many supervise processes to start between two looks at signals,
+/// so a stop request during a big start-up is seen at once.
+const START_BATCH: usize = 32;
+
+pub struct Svscan {
+    pub(super) opts: Options,
+    pub(super) scope: Scope,
+    pub(super) signals: Signals,
+    pub(super) watcher: Option<Watcher>,
+    pub(super) table: Table,
+    pub(super) queue: VecDeque<Id>,
+    pub(super) restarts: BinaryHeap<Reverse<(Instant, Id)>>,
+    pub(super) rescan_every: Option<Duration>,
+    pub(super) next_rescan: Option<Instant>,
+    pub(super) spawner: Spawner,
+    pub(super) shutdown: Option<Shutdown>,
+    pub(super) command: Option<MainCommand>,
+    pub(super) exit_code: i32,
+    /// The last reap found no children at all.
+    pub(super) no_children: bool,
+    pub(super) scandir_gone_reported: bool,
+    trimmer: Trimmer,
+}
+
+/// Runs svscan until its shutdown completes; returns the exit code.
+pub fn run(opts: Options, signals: Signals) -> i32 {
+    let (scope, subreaper_err) = Scope::establish();
+    if let Some(e) = subreaper_err {
+        msg::warn_why(PROG, "unable to become a child subreaper", e);
+    }
+    let file_limit = FileLimit::raise();
+    let scandir = opts.scandir.clone();
+    let _lock = match lock::acquire(&scandir) {
+        Ok(l) => l,
+        Err(LockError::Busy) => msg::fatal(
+            PROG,
+            msg::exit::LOCKED,
+            format!("unable to lock {}", scandir.display()),
+            "another svscan is already scanning this directory",
+        ),
+        Err(LockError::Open(e)) => msg::fatal(
+            PROG,
+            msg::exit::SYSTEM,
+            format!("unable to open scan directory {}", scandir.display()),
+            e.desc(),
+        ),
+        Err(LockError::Other(e)) => msg::fatal(
+            PROG,
+            msg::exit::SYSTEM,
+            format!("unable to lock {}", scandir.display()),
+            e.desc(),
+        ),
+    };
+    let mut rescan_every = opts.rescan_interval;
+    let watcher = if opts.no_inotify {
+        rescan_every.get_or_insert(FALLBACK_RESCAN);
+        None
+    } else {
+        match Watcher::new(&scandir) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                let every = *rescan_every.get_or_insert(FALLBACK_RESCAN);
+                msg::warn_why(
+                    PROG,
+                    format!("inotify unavailable, rescanning every {}", human(every)),
+                    e.desc(),
+                );
+                None
+            }
+        }
+    };
+    let spawner = match Spawner::new(&opts.supervise, &scandir, file_limit) {
+        Ok(s) => s,
+        Err(e) => msg::fatal(PROG, msg::exit::SYSTEM, "unable to prepare supervise", e),
+    };
+    let mut sv = Svscan {
+        opts,
+        scope,
+        signals,
+        watcher,
+        table: Table::default(),
+        queue: VecDeque::new(),
+        restarts: BinaryHeap::new(),
+        rescan_every,
+        next_rescan: None,
+        spawner,
+        shutdown: None,
+        command: None,
+        exit_code: msg::exit::OK,
+        no_children: false,
+        scandir_gone_reported: false,
+        trimmer: Trimmer::default(),
+    };
+    sv.full_rescan(Instant::now());
+    if !sv.opts.command.is_empty() {
+        sv.start_command();
+    }
+    sv.event_loop()
+}
+
+pub(super) fn human(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+impl Svscan {
+    fn event_loop(&mut self) -> i32 {
+        let mut changes = Vec::new();
+        loop {
+            let now = Instant::now();
+            let timeout = self.poll_timeout(now);
+            let (sig_ready, ino_ready) = {
+                let pollfd = |fd: std::os::fd::BorrowedFd| libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                let mut fds = [pollfd(self.signals.fd()), pollfd(self.signals.fd())];
+                let n = match &self.watcher {
+                    Some(w) => {
+                        fds[1] = pollfd(w.fd());
+                        2
+                    }
+                    None => 1,
+                };
+                match self.trimmer.poll(&mut fds[..n], timeout) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => msg::fatal(PROG, msg::exit::SYSTEM, "unable to poll", e),
+                }
+                (fds[0].revents != 0, n == 2 && fds[1].revents != 0)
+            };
+            if sig_ready {
+                while let Some(req) = self.signals.next_request() {
+                    self.on_request(req);
+                }
+            }
+            if ino_ready {
+                if let Some(w) = &self.watcher {
+                    w.read(&mut changes);
+                }
+                self.on_changes(std::mem::take(&mut changes));
+            }
+            let now = Instant::now();
+            self.run_timers(now);
+            self.start_queued(START_BATCH, now);
+            if let Some(code) = self.shutdown_step(Instant::now()) {
+                return code;
+            }
+        }
+    }
+
+    /// Milliseconds until the next scheduled thing, or -1 (none).
+    fn poll_timeout(&self, now: Instant) -> i32 {
+        if !self.queue.is_empty() {
+            return 0;
+        }
+        let mut next = self.restarts.peek().map(|Reverse((t, _))| *t);
+        if let Some(t) = self.next_rescan {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
+        if let Some(t) = self.shutdown.as_ref().and_then(|s| s.next_wakeup()) {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
+        match next {
+            None => -1,
+            Some(t) => {
+                let wait = t.saturating_duration_since(now);
+                // Round up so we never wake a hair early and spin.
+                let ms = wait.as_millis() + u128::from(wait.subsec_nanos() % 1_000_000 != 0);
+                ms.min(i32::MAX as u128) as i32
+            }
+        }
+    }
+
+    fn on_request(&mut self, req: Request) {
+        match req {
+            Request::Reap => self.reap(),
+            Request::Shutdown(sig) => {
+                if self.shutdown.is_some() {
+                    msg::info(PROG, format!("{}: skipping to kill", signals::name(sig)));
+                    self.skip_to_kill(Instant::now());
+                } else {
+                    self.begin_shutdown(signals::name(sig).to_string(), Instant::now());
+                }
+            }
+            Request::Rescan => {
+                if self.shutdown.is_none() {
+                    self.full_rescan(Instant::now());
+                }
+            }
+            Request::Ignore => {}
+        }
+    }
+
+    pub(super) fn reap(&mut self) {
+        let mut exited = Vec::new();
+        self.no_children = reaper::reap(|pid, st| exited.push((pid, st)));
+        for (pid, st) in exited {
+            if let Some(id) = self.table.by_pid(pid) {
+                self.on_supervise_exit(id, st);
+            } else if self.command.as_ref().is_some_and(|c| c.pid == pid) {
+                self.on_command_exit(st);
+            }
+            // Anything else is an orphan we adopted: reaping was the job.
+        }
+    }
+
+    fn on_supervise_exit(&mut self, id: Id, st: WaitStatus) {
+        self.table.set_pid(id, None);
+        let Some(svc) = self.table.get(id) else {
+            return;
+        };
+        let Some(name) = svc.name.clone() else {
+            // Removed from the scan directory: its supervise is done.
+            self.table.remove(id);
+            return;
+        };
+        if self.shutdown.is_some() {
+            return;
+        }
+        msg::warn(
+            PROG,
+            format!(
+                "supervise {} {}; restarting it",
+                name.to_string_lossy(),
+                describe(st)
+            ),
+        );
+        let started = svc.started_at.unwrap_or_else(Instant::now);
+        let due = started + RESTART_THROTTLE;
+        if Instant::now() >= due {
+            self.try_start(id);
+        } else {
+            self.schedule_restart(id, due);
+        }
+    }
+
+    fn on_command_exit(&mut self, st: WaitStatus) {
+        let Some(code) = command::exit_code(st) else {
+            return;
+        };
+        self.command = None;
+        self.exit_code = code;
+        if self.shutdown.is_none() {
+            self.begin_shutdown(format!("main command {}", describe(st)), Instant::now());
+        }
+    }
+
+    fn start_command(&mut self) {
+        let argv = self.opts.command.clone();
+        match MainCommand::spawn(&argv) {
+            Ok(c) => self.command = Some(c),
+            Err(e) => {
+                msg::warn_why(
+                    PROG,
+                    format!("unable to run {}", argv[0].to_string_lossy()),
+                    &e,
+                );
+                self.exit_code = command::spawn_failure_code(&e);
+                self.begin_shutdown("main command could not start".into(), Instant::now());
+            }
+        }
+    }
+
+    pub(super) fn schedule_restart(&mut self, id: Id, at: Instant) {
+        if let Some(svc) = self.table.get_mut(id) {
+            svc.restart_at = Some(at);
+            self.restarts.push(Reverse((at, id)));
+        }
+    }
+
+    fn run_timers(&mut self, now: Instant) {
+        while let Some(Reverse((at, id))) = self.restarts.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.restarts.pop();
+            let due = self.table.get(id).is_some_and(|s| s.restart_at == Some(at));
+            if due {
+                if let Some(s) = self.table.get_mut(id) {
+                    s.restart_at = None;
+                }
+                self.try_start(id);
+            }
+        }
+        if let Some(t) = self.next_rescan {
+            if t <= now && self.shutdown.is_none() {
+                self.retry_inotify();
+                self.full_rescan(now);
+            }
+        }
+    }
+}
+
+/// "exited 3", "was killed by SIGKILL".
+pub(super) fn describe(st: WaitStatus) -> String {
+    match st {
+        WaitStatus::Exited(_, code) => format!("exited {code}"),
+        WaitStatus::Signaled(_, sig, _) => format!("was killed by {}", sig.as_str()),
+        other => format!("changed state ({other:?})"),
+    }
+}
