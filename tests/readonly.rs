@@ -436,7 +436,7 @@ fn svscan_as_init_with_read_only_scan_dir_and_noexec_run() {
 
     let o = ns_exec(init, &scan, &["status"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}\n{}", err());
-    assert!(stdout(&o).starts_with(&format!("run: web: (pid ")), "{o:?}");
+    assert!(stdout(&o).starts_with("run: web: (pid "), "{o:?}");
     let o = ns_exec(init, &scan, &["-w", "8", "restart", "web"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     assert!(!web.join("supervise").exists());
