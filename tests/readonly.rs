@@ -307,8 +307,21 @@ fn helper_read_only_as_user() {
         "{err}"
     );
 
+    // svctl already waiting when the supervisor appears: RUNDIR/supervise
+    // exists now, so it is watched for the new KEY.
+    let mut early = Guard::spawn(
+        Command::new(bin("chpst"))
+            .args(["-u", ":65532:65532"])
+            .arg(bin("svctl"))
+            .args(["-w", "8", "once"])
+            .arg(&mine)
+            .env("SVKIT_RUNDIR", &run)
+            .stdout(Stdio::null()),
+    );
     let mine_err = out.join("mine.err");
     let _sup2 = supervise(&mine, &run, user, &mine_err);
+    let st = early.wait_timeout(T).expect("svctl returns");
+    assert!(st.success(), "svctl -w 8 once before supervise");
     drive(&mine, &run, user, &mine_trace);
     assert!(!mine.join("supervise").exists());
     assert_eq!(std::fs::read_to_string(&mine_err).unwrap(), "");

@@ -132,6 +132,23 @@ fn env_prints_plain_sh_and_json() {
 fn bad_input_gives_one_clear_line_and_documented_codes() {
     let empty = TempDir::new("no-dump");
     let rd = rundir_with_dump("errors");
+    // Not readable for this user: the line says why.
+    if common::is_root() {
+        let o = Command::new(bin("chpst"))
+            .args(["-u", ":65532:65532"])
+            .arg(bin("svctl"))
+            .arg("env")
+            .env("SVKIT_RUNDIR", rd.path())
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 111);
+        let err = text(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("access denied") && err.contains("SVSCAN_ENV_GROUP"),
+            "{err}"
+        );
+    }
     // No dump: 111, and the line says what is missing.
     for args in [&["exec", "env"][..], &["env"][..]] {
         let o = svctl(empty.path(), args);

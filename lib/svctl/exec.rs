@@ -78,13 +78,21 @@ fn fatal(msg: String) -> ExecError {
 pub fn load_captured() -> Result<envdump::EnvMap, String> {
     let dir = rundir::resolve();
     envdump::load(&dir).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
+            "only svscan's user can read it, unless svscan was given a group \
+             with SVSCAN_ENV_GROUP"
+                .to_string()
+        } else {
+            format!(
+                "svscan writes it at boot; is svscan running with {}={}?",
+                rundir::ENV_VAR,
+                dir.display()
+            )
+        };
         format!(
-            "unable to read the captured environment {}: {} (svscan writes it at boot; \
-             is svscan running with {}={}?)",
+            "unable to read the captured environment {}: {} ({hint})",
             envdump::env_dir(&dir).display(),
             io_error_str(&e),
-            rundir::ENV_VAR,
-            dir.display()
         )
     })
 }
