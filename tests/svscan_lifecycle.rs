@@ -315,7 +315,7 @@ fn shutdown_hooks_run_around_the_service_stop_and_are_bounded() {
 }
 
 #[test]
-fn halt_protocol_exit_code_file_and_term_to_the_pid_file() {
+fn svctl_halt_7_stops_the_container_with_7() {
     let _load = shared();
     let a = Area::new("life-halt");
     let rundir = a.rundir();
@@ -328,10 +328,10 @@ fn halt_protocol_exit_code_file_and_term_to_the_pid_file() {
     let mut ns = start(&a, &[], Some(&["sleep", "1000"]), None);
     a.wait_started("svc");
     assert!(!rundir.join("exitcode").exists(), "stale exitcode removed");
-    // What `svctl halt 7` does: the code file, then TERM to svscan.pid.
     let out = ns.exec(&format!(
-        "echo 7 > {r}/exitcode.new && mv {r}/exitcode.new {r}/exitcode && kill -TERM $(cat {r}/svscan.pid)",
-        r = rundir.display()
+        "SVKIT_RUNDIR={r} {svctl} halt 7",
+        r = rundir.display(),
+        svctl = bin("svctl").display()
     ));
     assert!(out.status.success(), "{out:?}");
     // The halt code beats the main command's 143.
