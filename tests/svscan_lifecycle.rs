@@ -89,6 +89,7 @@ fn essential_service_exit_stops_the_container_with_its_code_within_a_second() {
     fs::write(&go, "").unwrap();
     let st = ns.wait(LONG);
     let took = t0.elapsed();
+    eprintln!("essential exit -> container exit: {took:?}");
     assert_eq!(st.code(), Some(3), "stderr:\n{}", a.stderr());
     assert!(took < Duration::from_secs(1), "took {took:?}");
     let e = a.read_trace("events");
@@ -370,6 +371,31 @@ fn wait_ready_gates_the_main_command() {
     );
     assert_eq!(ns.wait(LONG).code(), Some(0), "stderr:\n{}", a.stderr());
     assert_eq!(a.read_trace("events"), "db-up\ncmd-after-ready\n");
+
+    // notification-fd: ready when the service says so on that fd.
+    let n = Area::new("life-notify");
+    let ready = n.trace("ready");
+    let svc = n.service(
+        "db",
+        &format!(
+            "sleep 0.3\ntouch {r}\necho >&3\nexec sleep 1000",
+            r = ready.display()
+        ),
+    );
+    fs::write(svc.join("notification-fd"), "3\n").unwrap();
+    let cmd = format!(
+        "if [ -e {r} ]; then echo cmd-after-ready >> {e}; else echo cmd-too-early >> {e}; fi",
+        r = ready.display(),
+        e = n.trace("events").display()
+    );
+    let mut ns = start(
+        &n,
+        &[("SVSCAN_WAIT_READY", "all".into())],
+        Some(&["sh", "-c", &cmd]),
+        None,
+    );
+    assert_eq!(ns.wait(LONG).code(), Some(0), "stderr:\n{}", n.stderr());
+    assert_eq!(n.read_trace("events"), "cmd-after-ready\n");
 
     // Never ready: the timeout with policy stop ends the container (111)
     // and the command never runs.
