@@ -551,3 +551,51 @@ fn bad_lifecycle_settings_are_refused() {
     assert!(err.contains("SVKIT_RUNDIR"), "{err}");
     assert!(!Path::new(&bad).exists());
 }
+
+#[test]
+fn essential_service_in_a_read_only_scan_directory() {
+    let _load = shared();
+    let a = Area::new("life-ro-essential");
+    let go = a.trace("go");
+    let ev = a.trace("events");
+    let ess = a.service(
+        "ess",
+        &format!(
+            "echo up >> {ev}\nuntil [ -e {go} ]; do sleep 0.01; done\nexit 3",
+            ev = ev.display(),
+            go = go.display()
+        ),
+    );
+    fs::write(ess.join("essential"), "").unwrap();
+    a.sleeper("other");
+    // The scan directory is a read-only bind mount in a private mount
+    // namespace: supervise/ state goes to RUNDIR/supervise/KEY.
+    let scan = a.scan();
+    let script = format!(
+        "mount --bind {s} {s} && mount -o remount,bind,ro {s} && exec {svscan} -t 3 {s}",
+        s = scan.display(),
+        svscan = bin("svscan").display()
+    );
+    let mut c = Command::new("unshare");
+    c.args(["--mount", "--propagation", "private"])
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child", "--"])
+        .args(["sh", "-c", &script])
+        .env("SVSCAN_INIT_DIRS", "")
+        .stdout(Stdio::null());
+    let mut ns = a.spawn_ns(c);
+    wait_until(LONG, "essential service up", || {
+        a.read_trace("events").contains("up")
+    });
+    fs::write(&go, "").unwrap();
+    assert_eq!(ns.wait(LONG).code(), Some(3), "stderr:\n{}", a.stderr());
+    assert!(
+        !ess.join("supervise").exists(),
+        "nothing written to the scan dir"
+    );
+    let fallback = a.rundir().join("supervise");
+    assert!(
+        fs::read_dir(&fallback).map(|d| d.count()).unwrap_or(0) >= 2,
+        "state kept under {}",
+        fallback.display()
+    );
+}
