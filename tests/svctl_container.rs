@@ -280,3 +280,35 @@ fn called_as_sv_the_words_keep_their_runit_meaning() {
         "fail: /nonexistent-svkit-svc: unable to change to service directory: file does not exist\n"
     );
 }
+
+#[test]
+fn help_and_man_page_describe_the_container_commands() {
+    let tmp = TempDir::new("help");
+    let o = svctl(tmp.path(), &["--help"]);
+    assert_eq!(code(&o), 0);
+    let help = text(&o.stdout);
+    let man = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/svctl.8"))
+        .unwrap()
+        .replace("\\-", "-");
+    for word in [
+        "exec [-u USER[:GROUP]] [--] CMD",
+        "env [--sh|--json]",
+        "halt [CODE]",
+        "SVKIT_RUNDIR",
+        "127",
+        "126",
+        "111",
+    ] {
+        assert!(help.contains(word), "--help lacks {word}");
+    }
+    for word in [
+        "svscan.pid",
+        "exitcode",
+        "env.sh",
+        "SVKIT_RUNDIR",
+        "127",
+        "126",
+    ] {
+        assert!(man.contains(word), "svctl.8 lacks {word}");
+    }
+}
