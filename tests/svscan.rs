@@ -412,11 +412,11 @@ fn hup_rescans_without_inotify_and_job_control_signals_are_ignored() {
     let _load = shared();
     let a = Area::new("svscan-hup");
     // --no-inotify with a long interval: only the HUP can find the service.
+    // `first` starting proves the initial scan is done (boot also prepares
+    // the runtime dir and environment first), so `late` comes after it.
+    a.sleeper("first");
     let mut ns = a.start_pid1(&["--no-inotify", "--rescan-interval", "600"]);
-    wait_for(LONG, || {
-        children_named(ns.init, "supervise");
-        Some(())
-    });
+    a.wait_started("first");
     a.sleeper("late");
     // Give svscan a chance to (wrongly) notice; then ask for a rescan.
     std::thread::sleep(Duration::from_millis(300));

@@ -123,9 +123,16 @@ fn essential_by_name_and_limit_mode() {
     // SVSCAN_ESSENTIAL names a service without an `essential` file.
     let b = Area::new("life-essential-env");
     b.service("quick", "exit 6");
-    b.sleeper("other");
+    // An unknown mode is warned about and read as `once`.
+    let other = b.sleeper("other");
+    fs::write(other.join("essential"), "sometimes\n").unwrap();
     let mut ns = start(&b, &[("SVSCAN_ESSENTIAL", "quick".into())], None, None);
     assert_eq!(ns.wait(LONG).code(), Some(6), "stderr:\n{}", b.stderr());
+    assert!(
+        b.stderr().contains("unknown essential mode \"sometimes\""),
+        "{}",
+        b.stderr()
+    );
 }
 
 #[test]
@@ -528,6 +535,10 @@ fn bad_lifecycle_settings_are_refused() {
         ("SVSCAN_LOG_PREFIX", "perhaps"),
         ("SVSCAN_HOOK_TIMEOUT", "soon"),
         ("SVSCAN_EXIT_REMAP", "143"),
+        ("SVSCAN_EXIT_ON_SIGNAL", "often"),
+        ("SVSCAN_ENV_GROUP", "no-such-group-svkit"),
+        ("SVSCAN_WAIT_READY_TIMEOUT", "x"),
+        ("SVSCAN_INIT_TIMEOUT", "-1"),
     ] {
         let out = svscan_direct(&a, &[(var, val)]);
         let err = String::from_utf8_lossy(&out.stderr);
