@@ -1,0 +1,1 @@
+/run/container_environment.sh
