@@ -1,0 +1,820 @@
+//! End-to-end tests with a real Docker engine: the static svkit binaries
+//! in a `FROM scratch` image and in the phusion-style Debian image.
+//!
+//! The engine is required: without `docker info` these tests FAIL (CI must
+//! not go green without them). Images are built once per test run (shared
+//! `OnceLock`, plus a file lock against a concurrent run in the same
+//! checkout), tagged `svkit-test/...:<checkout hash>`. Every container has
+//! a unique name and is removed by a guard even when the test fails.
+//!
+//! Prerequisites (see README "Building images with svkit"): root, a Docker
+//! engine, `debootstrap`, `busybox-static`, util-linux `script`, python3
+//! with yaml. The first run debootstraps a Debian base image (about a
+//! minute), later runs reuse it.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run docker: {e}"))
+}
+
+/// `docker ARGS` that must succeed; returns stdout.
+fn docker_ok(args: &[&str]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+struct Images {
+    /// FROM scratch + static binaries + busybox + examples.
+    minimal: String,
+    /// `minimal` plus the test services in tests/docker-fixtures/e2e.
+    e2e: String,
+    /// The phusion-style image plus tests/docker-fixtures/debian-e2e.
+    debian_e2e: String,
+    /// Static binaries used in the images.
+    static_bins: PathBuf,
+}
+
+/// Builds every image once per test run; each test gets the same result
+/// (a failed build fails every test with the build's message).
+fn images() -> &'static Images {
+    static IMAGES: OnceLock<Result<Images, String>> = OnceLock::new();
+    match IMAGES.get_or_init(build_images) {
+        Ok(images) => images,
+        Err(why) => panic!("{why}"),
+    }
+}
+
+fn build_images() -> Result<Images, String> {
+    engine_available()?;
+    // Tag per checkout: parallel runs in other checkouts (other branches)
+    // share the engine but must not use each other's binaries.
+    let tag = format!("{:016x}", fnv1a(repo().as_os_str().as_encoded_bytes()));
+    let static_bins = repo().join("target/static-bin");
+    std::fs::create_dir_all(repo().join("target")).map_err(|e| e.to_string())?;
+    let lock_file = std::fs::File::create(repo().join("target/.docker-images.lock"))
+        .map_err(|e| format!("lock file: {e}"))?;
+    let _lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| format!("flock: {e}"))?;
+
+    let started = Instant::now();
+    let script = repo().join("service-examples/docker/build-images.sh");
+    let out = Command::new(&script)
+        .args(["-p", "svkit-test", "-t", &tag, "--local-base"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} failed ({}):\n{}",
+            script.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let minimal = format!("svkit-test/minimal:{tag}");
+    let debian = format!("svkit-test/debian:{tag}");
+    let e2e = format!("svkit-test/e2e:{tag}");
+    let debian_e2e = format!("svkit-test/debian-e2e:{tag}");
+    let fixtures = repo().join("tests/docker-fixtures");
+    for (image, base, dir) in [
+        (&e2e, &minimal, "e2e"),
+        (&debian_e2e, &debian, "debian-e2e"),
+    ] {
+        let out = Command::new("docker")
+            .args(["build", "--rm", "-t", image, "--build-arg"])
+            .arg(format!("BASE={base}"))
+            .arg(fixtures.join(dir))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "docker build {image} failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    eprintln!(
+        "docker tests: images built in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Images {
+        minimal,
+        e2e,
+        debian_e2e,
+        static_bins,
+    })
+}
+
+fn engine_available() -> Result<(), String> {
+    let out = Command::new("docker")
+        .arg("info")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("docker CLI not found ({e}); these tests need a Docker engine"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`docker info` failed; these tests need a running Docker engine:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A container with a unique name, force-removed on drop.
+struct Container {
+    name: String,
+}
+
+impl Container {
+    fn name_for(test: &str) -> String {
+        static N: AtomicU32 = AtomicU32::new(0);
+        format!(
+            "svkit-test-{test}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// `docker run -d --name NAME OPTS IMAGE ARGS`.
+    fn start(test: &str, opts: &[&str], image: &str, args: &[&str]) -> Container {
+        let c = Container {
+            name: Container::name_for(test),
+        };
+        let mut all = vec!["run", "-d", "--name", &c.name];
+        all.extend_from_slice(opts);
+        all.push(image);
+        all.extend_from_slice(args);
+        docker_ok(&all);
+        c
+    }
+
+    fn logs(&self) -> String {
+        let out = docker(&["logs", &self.name]);
+        let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+        s.push_str(&String::from_utf8_lossy(&out.stderr));
+        s
+    }
+
+    fn wait_log(&self, needle: &str) {
+        let found = common::wait_for(Duration::from_secs(20), || {
+            self.logs().contains(needle).then_some(())
+        });
+        assert!(
+            found.is_some(),
+            "timed out waiting for {needle:?} in docker logs of {}:\n{}",
+            self.name,
+            self.logs()
+        );
+    }
+
+    fn exec(&self, args: &[&str]) -> Output {
+        let mut all = vec!["exec", &self.name];
+        all.extend_from_slice(args);
+        docker(&all)
+    }
+
+    /// `docker stop [-t N]`; returns how long it took.
+    fn stop(&self, timeout: Option<u32>) -> Duration {
+        let t = timeout.map(|t| t.to_string());
+        let mut args = vec!["stop"];
+        if let Some(t) = &t {
+            args.extend(["-t", t.as_str()]);
+        }
+        args.push(&self.name);
+        let start = Instant::now();
+        docker_ok(&args);
+        start.elapsed()
+    }
+
+    fn inspect(&self, format: &str) -> String {
+        docker_ok(&["inspect", "-f", format, &self.name])
+            .trim()
+            .to_string()
+    }
+
+    fn exit_code(&self) -> i32 {
+        self.inspect("{{.State.ExitCode}}").parse().unwrap()
+    }
+
+    fn running(&self) -> bool {
+        self.inspect("{{.State.Running}}") == "true"
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = docker(&["rm", "-f", "-v", &self.name]);
+    }
+}
+
+/// `docker run --rm NAME ...` in the foreground; returns (exit code, output).
+fn run_fg(test: &str, opts: &[&str], image: &str, args: &[&str]) -> (i32, String) {
+    let guard = Container {
+        name: Container::name_for(test),
+    };
+    let mut all = vec!["run", "--name", &guard.name];
+    all.extend_from_slice(opts);
+    all.push(image);
+    all.extend_from_slice(args);
+    let out = docker(&all);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Static binaries
+// ---------------------------------------------------------------------------
+
+/// True if the ELF file has a PT_INTERP program header (needs ld.so).
+fn needs_loader(path: &Path) -> bool {
+    let data = std::fs::read(path).unwrap();
+    assert_eq!(&data[..4], b"\x7fELF", "{} is not ELF", path.display());
+    assert_eq!(data[4], 2, "64-bit ELF expected");
+    let u16_at = |o: usize| u16::from_le_bytes([data[o], data[o + 1]]) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(data[o..o + 8].try_into().unwrap()) as usize;
+    let (phoff, phentsize, phnum) = (u64_at(0x20), u16_at(0x36), u16_at(0x38));
+    (0..phnum).any(|i| {
+        let p_type = u32::from_le_bytes(data[phoff + i * phentsize..][..4].try_into().unwrap());
+        p_type == 3 // PT_INTERP
+    })
+}
+
+#[test]
+fn static_binaries_need_no_loader() {
+    let images = images();
+    for name in ["svscan", "supervise", "svctl", "svlog", "chpst"] {
+        let path = images.static_bins.join(name);
+        assert!(!needs_loader(&path), "{} needs a loader", path.display());
+        eprintln!(
+            "static {name}: {} bytes",
+            std::fs::metadata(&path).unwrap().len()
+        );
+    }
+    // The cargo-test build is dynamic: the check above can fail.
+    assert!(needs_loader(&common::bin("svctl")));
+    // And the binary really runs with no libc in the image.
+    let (code, out) = run_fg(
+        "static",
+        &["--rm", "--entrypoint", "/sbin/svctl"],
+        &images.minimal,
+        &["--help"],
+    );
+    assert_eq!(code, 0, "svctl --help in FROM scratch: {out}");
+}
+
+// ---------------------------------------------------------------------------
+// svscan as PID 1: stop, exit codes
+// ---------------------------------------------------------------------------
+
+#[test]
+fn docker_stop_is_clean_and_quick() {
+    let images = images();
+    let c = Container::start("stop", &[], &images.e2e, &[]);
+    c.wait_log("app: up");
+    let took = c.stop(None);
+    assert!(!c.running());
+    assert_eq!(c.exit_code(), 0, "logs:\n{}", c.logs());
+    let logs = c.logs();
+    assert!(
+        logs.contains("app: got TERM"),
+        "service not stopped by TERM:\n{logs}"
+    );
+    assert!(logs.contains("heartbeat: stopping"), "{logs}");
+    assert!(took < Duration::from_secs(3), "docker stop took {took:?}");
+}
+
+#[test]
+fn service_ignoring_term_is_killed_by_svscan_before_docker_does() {
+    let images = images();
+    let c = Container::start("stubborn", &[], &images.e2e, &["/srv/stubborn"]);
+    c.wait_log("stubborn: up");
+    // Docker's default: SIGTERM, SIGKILL 10 s later. svscan's own deadline
+    // (8 s by default) must end the container first, with its exit code.
+    let took = c.stop(None);
+    let code = c.exit_code();
+    assert_ne!(
+        code,
+        137,
+        "Docker had to SIGKILL svscan; logs:\n{}",
+        c.logs()
+    );
+    assert_eq!(code, 0, "logs:\n{}", c.logs());
+    assert!(took < Duration::from_secs(10), "docker stop took {took:?}");
+    eprintln!("TERM-ignoring service: docker stop took {took:?}");
+}
+
+#[test]
+fn main_command_exit_status_is_the_container_exit_status() {
+    let images = images();
+    let (code, out) = run_fg(
+        "cmd3",
+        &["--rm"],
+        &images.e2e,
+        &["--", "sh", "-c", "exit 3"],
+    );
+    assert_eq!(code, 3, "{out}");
+    let (code, out) = run_fg(
+        "cmd9",
+        &["--rm"],
+        &images.e2e,
+        &["--", "sh", "-c", "kill -9 $$"],
+    );
+    assert_eq!(code, 137, "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// docker exec: svctl, environment, orphans
+// ---------------------------------------------------------------------------
+
+/// The pid in an sv status line `run: NAME: (pid N) Ss...`.
+fn status_pid(line: &str) -> Option<u32> {
+    let rest = line.split("(pid ").nth(1)?;
+    rest.split(')').next()?.parse().ok()
+}
+
+#[test]
+fn svctl_in_docker_exec_behaves_like_sv() {
+    let images = images();
+    let c = Container::start("svctl", &[], &images.e2e, &[]);
+    c.wait_log("app: up");
+
+    let out = c.exec(&["svctl", "status", "app"]);
+    let status = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{status}");
+    assert!(status.starts_with("run: app: (pid "), "{status}");
+    let pid = status_pid(&status).expect("pid in status");
+
+    let out = c.exec(&["svctl", "restart", "app"]);
+    let restarted = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{restarted}");
+    assert!(restarted.starts_with("ok: run: app: (pid "), "{restarted}");
+    assert_ne!(status_pid(&restarted), Some(pid), "{restarted}");
+
+    let out = c.exec(&["svctl", "down", "app"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).starts_with("ok: down: app: "), "{}", text(&out));
+    let out = c.exec(&["svctl", "status", "app"]);
+    assert!(
+        text(&out).starts_with("down: app: ") && text(&out).contains("normally up"),
+        "{}",
+        text(&out)
+    );
+
+    // sv(8): a service that is not there counts as one failure.
+    let out = c.exec(&["svctl", "status", "nosuch"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).starts_with("fail: nosuch: "), "{}", text(&out));
+
+    assert_eq!(c.logs().matches("app: got TERM").count(), 2, "{}", c.logs());
+}
+
+#[test]
+fn run_environment_reaches_services() {
+    let images = images();
+    let c = Container::start("env", &["-e", "FOO=from-run"], &images.e2e, &[]);
+    c.wait_log("app: up");
+    assert!(c.logs().contains("FOO=from-run"), "{}", c.logs());
+}
+
+#[test]
+fn exec_orphans_are_reaped() {
+    let images = images();
+    let c = Arc::new(Container::start("zombies", &[], &images.e2e, &[]));
+    c.wait_log("app: up");
+    // Each `docker exec` leaves a `sleep 1` behind; its parent is outside
+    // the container, so the orphan is re-parented to PID 1 (svscan).
+    let next = Arc::new(AtomicU32::new(0));
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let (c, next) = (Arc::clone(&c), Arc::clone(&next));
+            std::thread::spawn(move || {
+                while next.fetch_add(1, Ordering::Relaxed) < 200 {
+                    let out = c.exec(&["sh", "-c", "sleep 1 & exit"]);
+                    assert!(out.status.success(), "{}", text(&out));
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let mut last = String::new();
+    let clean = common::wait_for(Duration::from_secs(15), || {
+        last =
+            String::from_utf8_lossy(&c.exec(&["ps", "-o", "stat,ppid,args"]).stdout).into_owned();
+        let left = last
+            .lines()
+            .any(|l| l.trim_start().starts_with('Z') || l.contains("sleep 1"));
+        (!left).then_some(())
+    });
+    assert!(clean.is_some(), "zombies or orphans left:\n{last}");
+}
+
+// ---------------------------------------------------------------------------
+// Runtime variants: read-only, non-root, --init
+// ---------------------------------------------------------------------------
+
+fn assert_runs_and_stops(c: &Container, exec_user: &[&str]) {
+    c.wait_log("app: up");
+    let mut args = vec!["exec"];
+    args.extend_from_slice(exec_user);
+    args.extend([c.name.as_str(), "svctl", "status", "app"]);
+    let out = docker(&args);
+    assert!(
+        text(&out).starts_with("run: app: (pid "),
+        "svctl status: {}\nlogs:\n{}",
+        text(&out),
+        c.logs()
+    );
+    c.stop(None);
+    assert_eq!(c.exit_code(), 0, "{}", c.logs());
+    assert!(c.logs().contains("app: got TERM"), "{}", c.logs());
+}
+
+#[test]
+fn read_only_root_with_tmpfs_run() {
+    let images = images();
+    // Docker's --tmpfs is noexec: nothing may be executed from /run.
+    let c = Container::start(
+        "readonly",
+        &["--read-only", "--tmpfs", "/run"],
+        &images.e2e,
+        &[],
+    );
+    assert_runs_and_stops(&c, &[]);
+}
+
+#[test]
+fn non_root_user() {
+    let images = images();
+    let c = Container::start("user", &["--user", "65532"], &images.e2e, &[]);
+    assert_runs_and_stops(&c, &["-u", "65532"]);
+    let c = Container::start(
+        "user-ro",
+        &[
+            "--read-only",
+            "--tmpfs",
+            "/run:uid=65532",
+            "--user",
+            "65532:0",
+            "--security-opt",
+            "no-new-privileges",
+        ],
+        &images.e2e,
+        &[],
+    );
+    assert_runs_and_stops(&c, &["-u", "65532"]);
+}
+
+#[test]
+fn docker_init_flag_svscan_not_pid1() {
+    let images = images();
+    let c = Container::start("init", &["--init"], &images.e2e, &[]);
+    c.wait_log("app: up");
+    let ps = String::from_utf8_lossy(&c.exec(&["ps", "-o", "pid,args"]).stdout).into_owned();
+    let pid1 = ps
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some("1"))
+        .unwrap_or_default();
+    assert!(
+        pid1.contains("docker-init"),
+        "PID 1 is not docker-init:\n{ps}"
+    );
+    assert!(ps.contains("/sbin/svscan"), "{ps}");
+    c.stop(None);
+    assert_eq!(c.exit_code(), 0, "{}", c.logs());
+    assert!(c.logs().contains("app: got TERM"), "{}", c.logs());
+}
+
+// ---------------------------------------------------------------------------
+// Interactive TTY: `docker run -it IMAGE -- sh`, driven through script(1)
+// ---------------------------------------------------------------------------
+
+/// A process whose output a thread collects, with stdin kept open.
+struct Driven {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    out: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Driven {
+    fn spawn(cmd: &mut Command) -> Driven {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&out);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Driven { child, stdin, out }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn output(&self) -> String {
+        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
+    }
+
+    fn has(&self, needle: &str) -> bool {
+        self.output().contains(needle)
+    }
+}
+
+impl Drop for Driven {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn interactive_tty_ctrl_c_reaches_only_the_shell() {
+    let images = images();
+    let c = Container {
+        name: Container::name_for("tty"),
+    };
+    // script(1) gives the docker client a terminal; what the test writes
+    // is "typed" on it. The expected outputs are computed by the shell
+    // ($((...))) so the terminal's echo of the input never matches.
+    let cmd = format!("docker run -it --rm --name {} {} -- sh", c.name, images.e2e);
+    let mut tty = Driven::spawn(Command::new("script").args(["-qfec", &cmd, "/dev/null"]));
+    let ready = common::wait_for(Duration::from_secs(30), || {
+        if tty.has("READY-2") {
+            return Some(());
+        }
+        tty.send(b"echo READY-$((1+1))\n");
+        std::thread::sleep(Duration::from_millis(500));
+        None
+    });
+    assert!(ready.is_some(), "no shell prompt:\n{}", tty.output());
+    c.wait_log("app: up");
+    let app_pid = status_pid(&text(&c.exec(&["svctl", "status", "app"])));
+    assert!(app_pid.is_some());
+
+    tty.send(b"sleep 101; echo RC-$((0+$?))\n");
+    common::wait_until(Duration::from_secs(10), "sleep 101 running", || {
+        String::from_utf8_lossy(&c.exec(&["ps", "-o", "args"]).stdout).contains("sleep 101")
+    });
+    tty.send(b"\x03");
+    common::wait_until(Duration::from_secs(10), "Ctrl-C to end sleep", || {
+        tty.has("RC-130")
+    });
+
+    // The services never saw the SIGINT: same pid, no TERM, still running.
+    let status = text(&c.exec(&["svctl", "status", "app"]));
+    assert_eq!(status_pid(&status), app_pid, "{status}");
+    assert!(!c.logs().contains("app: got TERM"), "{}", c.logs());
+
+    tty.send(b"exit 4\n");
+    let status = common::wait_for(Duration::from_secs(20), || {
+        tty.child.try_wait().ok().flatten()
+    });
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(4),
+        "container exit via script:\n{}",
+        tty.output()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The phusion-style Debian image
+// ---------------------------------------------------------------------------
+
+#[test]
+fn debian_image_init_scripts_cron_syslog_sshd_and_exec_env() {
+    let images = images();
+    let c = Container::start("debian", &["-e", "FOO=from-run"], &images.debian_e2e, &[]);
+    // /etc/my_init.d ran before the services, which see its variable.
+    c.wait_log("envprint: FOO=from-run COMPUTED=from-init");
+    assert!(c.logs().contains("10-publish: ran"), "{}", c.logs());
+
+    for (svc, want) in [("cron", "run: cron: "), ("syslogd", "run: syslogd: ")] {
+        common::wait_until(Duration::from_secs(10), want, || {
+            text(&c.exec(&["svctl", "status", svc])).starts_with(want)
+        });
+    }
+    let sshd = text(&c.exec(&["svctl", "status", "sshd"]));
+    assert!(
+        sshd.starts_with("down: sshd: "),
+        "sshd ships disabled: {sshd}"
+    );
+
+    // syslog(3) lines reach docker logs.
+    let out = c.exec(&["logger", "-t", "svkit-test", "hello-from-syslog"]);
+    assert!(out.status.success(), "{}", text(&out));
+    c.wait_log("svkit-test: hello-from-syslog");
+
+    // `docker exec` shells get the container's environment, including
+    // what start-up scripts computed.
+    let out = c.exec(&["bash", "-lc", "echo \"C=$COMPUTED F=$FOO\""]);
+    assert_eq!(text(&out).trim(), "C=from-init F=from-run");
+
+    // The optional sshd: enabled at run time, host keys made on start.
+    let out = c.exec(&["svctl", "-w", "20", "start", "sshd"]);
+    assert!(text(&out).starts_with("ok: run: sshd: "), "{}", text(&out));
+    common::wait_until(Duration::from_secs(20), "sshd answers", || {
+        let out = c.exec(&["ssh-keyscan", "-t", "ed25519", "127.0.0.1"]);
+        String::from_utf8_lossy(&out.stdout).contains("ssh-ed25519")
+    });
+
+    let took = c.stop(None);
+    assert_eq!(c.exit_code(), 0, "{}", c.logs());
+    assert!(took < Duration::from_secs(5), "docker stop took {took:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Kubernetes manifest (no cluster here: check it, then run its commands in
+// the real image under the same restrictions)
+// ---------------------------------------------------------------------------
+
+struct Manifest {
+    env: Vec<(String, String)>,
+    probes: Vec<(String, Vec<String>)>,
+    grace: u32,
+}
+
+fn check_manifest(path: &Path) -> Output {
+    Command::new("python3")
+        .arg(repo().join("service-examples/k8s/check-manifest.py"))
+        .arg(path)
+        .output()
+        .expect("python3 (with python3-yaml) is needed for the manifest check")
+}
+
+fn k8s_manifest() -> Manifest {
+    let path = repo().join("service-examples/k8s/web-deployment.yaml");
+    let out = check_manifest(&path);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut m = Manifest {
+        env: vec![],
+        probes: vec![],
+        grace: 0,
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut words = line.splitn(3, ' ');
+        match (words.next(), words.next(), words.next()) {
+            (Some("env"), Some(k), Some(v)) => m.env.push((k.into(), v.into())),
+            (Some("probe"), Some(kind), Some(cmd)) => m
+                .probes
+                .push((kind.into(), cmd.split('\x1f').map(String::from).collect())),
+            (Some("budget"), Some(_), Some(rest)) => {
+                m.grace = rest.split(' ').nth(1).unwrap().parse().unwrap()
+            }
+            _ => {}
+        }
+    }
+    m
+}
+
+#[test]
+fn k8s_manifest_is_valid_and_its_shutdown_budget_fits() {
+    let m = k8s_manifest();
+    let kinds: Vec<&str> = m.probes.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["readiness", "liveness", "preStop"]);
+    assert_eq!(m.grace, 30);
+
+    // The checker rejects what the example must not do.
+    let tmp = common::TempDir::new("k8s");
+    let good =
+        std::fs::read_to_string(repo().join("service-examples/k8s/web-deployment.yaml")).unwrap();
+    for (from, to, complaint) in [
+        (
+            "terminationGracePeriodSeconds: 30",
+            "terminationGracePeriodSeconds: 20",
+            "does not fit terminationGracePeriodSeconds 20",
+        ),
+        (
+            "readOnlyRootFilesystem: true",
+            "readOnlyRootFilesystem: false",
+            "readOnlyRootFilesystem is not set",
+        ),
+        (
+            "runAsUser: 65532",
+            "runAsUser: nonroot",
+            "runAsUser must be numeric",
+        ),
+        (
+            "mountPath: /run",
+            "mountPath: /srv",
+            "no volume mounted at /run",
+        ),
+        (
+            "kind: Deployment",
+            "kind: Deployment\n  bad: [",
+            "invalid YAML: ",
+        ),
+    ] {
+        assert!(good.contains(from), "{from}");
+        let path = tmp.join("bad.yaml");
+        std::fs::write(&path, good.replacen(from, to, 1)).unwrap();
+        let out = check_manifest(&path);
+        assert_eq!(out.status.code(), Some(1), "{to}: {}", text(&out));
+        assert!(text(&out).contains(complaint), "{to}: {}", text(&out));
+    }
+}
+
+#[test]
+fn k8s_probe_and_prestop_commands_work_in_the_image() {
+    let images = images();
+    let m = k8s_manifest();
+    // As the manifest runs it: read-only root, emptyDir (0777) at /run,
+    // numeric non-root user, no capabilities, no privilege escalation.
+    let mut opts: Vec<String> = [
+        "--read-only",
+        "--tmpfs",
+        "/run:mode=0777",
+        "--user",
+        "65532:65532",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+    ]
+    .map(String::from)
+    .to_vec();
+    for (k, v) in &m.env {
+        opts.extend(["-e".to_string(), format!("{k}={v}")]);
+    }
+    let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
+    let c = Container::start("k8s", &opts, &images.minimal, &[]);
+    common::wait_until(Duration::from_secs(10), "web up", || {
+        text(&c.exec(&["svctl", "status", "web"])).starts_with("run: web: ")
+    });
+    let probe = |kind: &str| {
+        let (_, cmd) = m.probes.iter().find(|(k, _)| k == kind).unwrap();
+        let argv: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        c.exec(&argv)
+    };
+    for kind in ["readiness", "liveness", "preStop"] {
+        let out = probe(kind);
+        assert_eq!(out.status.code(), Some(0), "{kind}: {}", text(&out));
+    }
+    // After preStop, web is down: not ready, but the container is alive.
+    assert_ne!(probe("readiness").status.code(), Some(0));
+    assert_eq!(probe("liveness").status.code(), Some(0));
+    c.stop(Some(m.grace));
+    assert_eq!(c.exit_code(), 0, "{}", c.logs());
+}
