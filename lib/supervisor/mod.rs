@@ -1,1 +1,231 @@
-//! supervisor (being built; see the open issue).
+//! supervise(8): supervises one service directory the way runit's runsv
+//! does (same `supervise/` files, same control bytes, so runit's `sv`
+//! drives it), plus s6-style stop/readiness settings, restart backoff and
+//! limits, and adoption of a service left running by a killed supervise.
+//!
+//! Files: `setup` (supervise/ dir, lock, FIFOs), `settings` (per-service
+//! setting files), `spawn` (fork/exec), `service` (state of one service),
+//! `status_files` (status writer), `lifecycle` (start, exit, restart,
+//! timers), `commands` (control bytes), `control_script` (control/X),
+//! `logpipe`, `adopt`, `event_loop`.
+
+mod adopt;
+mod commands;
+mod control_script;
+mod event_loop;
+mod lifecycle;
+mod logpipe;
+mod service;
+mod settings;
+mod setup;
+mod spawn;
+mod status_files;
+
+pub use settings::{parse_backoff, parse_limit, parse_signal, Backoff, Limit};
+
+use crate::errstr::runit_error_str;
+use crate::extstatus::WantWord;
+use crate::msg;
+use crate::status::{State, Want};
+use lifecycle::{Supervisor, Which};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use service::Service;
+use setup::Fatal;
+use std::ffi::OsStr;
+use std::os::fd::OwnedFd;
+
+pub const PROG: &str = "supervise";
+
+pub const USAGE: &str = "usage: supervise [-h|--help] DIR\n\
+\n\
+Supervise the service in directory DIR the way runit's runsv does:\n\
+run ./run (restarting it), ./finish after each exit, log/run with a pipe\n\
+from the service's stdout, and keep supervise/{status,stat,pid,svkit-status},\n\
+supervise/{control,ok,lock} for sv(8) and svctl(8).\n\
+\n\
+Control bytes on DIR/supervise/control: u d o x t k p c h a i q 1 2.\n\
+SIGTERM = x. Settings files in DIR: down, down-signal, timeout-kill,\n\
+timeout-finish, notification-fd, restart-backoff, restart-limit\n\
+(see servicedir(5)).\n\
+\n\
+Environment: SVKIT_LOG_PIPE=RFD,WFD uses an inherited log pipe.\n\
+Exit status: 0 after x/SIGTERM, 100 usage, 111 system error or the\n\
+directory is already supervised (or was removed).\n";
+
+/// Supervises `dir` until told to exit; returns the exit code.
+pub fn supervise(dir: &OsStr) -> i32 {
+    let label = dir.to_string_lossy().into_owned();
+    ensure_std_fds();
+    if let Err(e) = nix::unistd::chdir(dir) {
+        msg::fatal(
+            PROG,
+            msg::exit::SYSTEM,
+            format_args!("unable to change to directory {label}"),
+            runit_error_str(e),
+        );
+    }
+    match startup(label) {
+        Ok((mut sup, signals, watch)) => event_loop::run(&mut sup, &signals, watch.as_ref()),
+        Err(Fatal(what)) => msg::fatal_plain(PROG, msg::exit::SYSTEM, what),
+    }
+}
+
+/// A closed 0, 1 or 2 would be taken by our own pipes and then clobbered
+/// in the children; park /dev/null there instead.
+fn ensure_std_fds() {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only queries; open() of /dev/null returns the
+        // lowest free descriptor, which is `fd` itself.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) < 0 {
+                libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            }
+        }
+    }
+}
+
+fn startup(label: String) -> Result<(Supervisor, SignalFd, Option<OwnedFd>), Fatal> {
+    let sys = |what: &str, e: nix::errno::Errno| Fatal(format!("{what}: {}", runit_error_str(e)));
+    let normally_up = std::fs::symlink_metadata("down").is_err();
+    let has_log = match std::fs::metadata("log") {
+        Ok(m) if m.is_dir() => true,
+        Ok(_) => {
+            msg::warn(PROG, format_args!("{label}/log: not a directory"));
+            false
+        }
+        Err(_) => false,
+    };
+
+    // All signals we care about arrive through the signalfd; blocking them
+    // also means none of them can kill us (Q6). Children get an empty mask.
+    let mut mask = SigSet::empty();
+    for s in [
+        Signal::SIGCHLD,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGALRM,
+        Signal::SIGPIPE,
+    ] {
+        mask.add(s);
+    }
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
+        .map_err(|e| sys("unable to block signals", e))?;
+    let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .map_err(|e| sys("unable to create signalfd", e))?;
+
+    let inherited = match logpipe::take_inherited() {
+        Ok(p) => p,
+        Err(v) => {
+            msg::warn(PROG, format_args!("{}: invalid value: {v}", logpipe::ENV));
+            None
+        }
+    };
+    let pipe = if has_log {
+        match inherited {
+            Some(p) => Some(p),
+            None => Some(logpipe::create().map_err(|e| {
+                Fatal(format!(
+                    "unable to create log pipe: {}",
+                    crate::errstr::io_error_str(&e)
+                ))
+            })?),
+        }
+    } else {
+        None
+    };
+
+    // Lock both directories before touching anything a running supervisor
+    // owns, so a second supervise disturbs nothing.
+    setup::make_dir("", &label)?;
+    let lock = setup::take_lock("", &label)?;
+    let log_lock = if has_log {
+        setup::make_dir("log/", &label)?;
+        Some(setup::take_lock("log/", &label)?)
+    } else {
+        None
+    };
+    let mut held = setup::open_control("", &label, lock)?;
+    let mut log_held = match log_lock {
+        Some(l) => Some(setup::open_control("log/", &label, l)?),
+        None => None,
+    };
+    // `ok` before the first status write (Q20).
+    setup::open_ok("", &label, &mut held)?;
+    if let Some(h) = log_held.as_mut() {
+        setup::open_ok("log/", &label, h)?;
+    }
+
+    let log_label = format!("{label}/log");
+    let mut main = Service::new(false, held, settings::load("", &label), normally_up);
+    restore("", &mut main);
+    let log = log_held.map(|h| {
+        let up = std::fs::symlink_metadata("log/down").is_err();
+        let mut s = Service::new(true, h, settings::load("log/", &log_label), up);
+        restore("log/", &mut s);
+        s
+    });
+
+    let mut sup = Supervisor {
+        label,
+        log_label,
+        main,
+        log,
+        pipe,
+        my_pid: std::process::id(),
+        vanished: false,
+        log_closing: false,
+    };
+    sup.write_status(Which::Main);
+    if sup.log.is_some() {
+        sup.write_status(Which::Log);
+    }
+    Ok((sup, signals, watch_dir()))
+}
+
+/// Carries the `starts` counter over from the previous supervisor and
+/// adopts a `run` it left running (see `adopt`).
+fn restore(base: &str, svc: &mut Service) {
+    let prev = adopt::read_previous(base);
+    if let Some(ext) = &prev.ext {
+        svc.starts = ext.starts;
+    }
+    let Some((pid, pidfd)) = adopt::find_running(&prev) else {
+        return;
+    };
+    let ext = prev.ext.as_ref().expect("adoption needs svkit-status");
+    svc.state = State::Run;
+    svc.pid = pid;
+    svc.pid_start_ticks = ext.pid_start_ticks;
+    svc.adopted = Some(pidfd);
+    svc.ready = ext.ready;
+    svc.ready_since = ext.ready_since;
+    svc.restarts = ext.restarts;
+    svc.since = ext.since;
+    if let Some(st) = prev.status {
+        svc.stamp = st.stamp;
+        svc.paused = st.paused;
+        svc.got_term = st.got_term;
+    }
+    (svc.want, svc.once) = match ext.want {
+        WantWord::Up => (Want::Up, false),
+        WantWord::Down => (Want::Down, false),
+        WantWord::Once => (Want::Down, true),
+        // A supervisor killed while exiting: the service stays; the new
+        // supervisor does not inherit the exit.
+        WantWord::Exit => (Want::Down, false),
+    };
+}
+
+/// An inotify watch on the service directory itself, to notice `rm -rf`.
+/// Without inotify, a failing status write still detects it.
+fn watch_dir() -> Option<OwnedFd> {
+    use rustix::fs::inotify;
+    let fd = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK).ok()?;
+    inotify::add_watch(&fd, ".", inotify::WatchFlags::DELETE_SELF).ok()?;
+    Some(fd)
+}

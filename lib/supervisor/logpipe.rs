@@ -1,0 +1,62 @@
+//! The pipe from the service's stdout to the logger's stdin. supervise
+//! holds both ends for its whole life (protocol §5.9), so a logger restart
+//! never loses a line and the service never gets EPIPE.
+//!
+//! `SVKIT_LOG_PIPE=RFD,WFD` hands supervise a pipe created by its parent
+//! (svscan keeps its own copies, so even a SIGKILL of supervise loses no
+//! line). The variable is removed so the service does not inherit it.
+
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+pub const ENV: &str = "SVKIT_LOG_PIPE";
+
+pub struct LogPipe {
+    pub r: OwnedFd,
+    pub w: OwnedFd,
+    /// Inherited through SVKIT_LOG_PIPE: another process holds the pipe
+    /// too, so the logger will not see EOF when we close our ends.
+    pub external: bool,
+}
+
+/// Takes the inherited pipe named by `SVKIT_LOG_PIPE` (removing the
+/// variable in any case). `Err` carries the value for a warning.
+pub fn take_inherited() -> Result<Option<LogPipe>, String> {
+    let Some(value) = std::env::var_os(ENV) else {
+        return Ok(None);
+    };
+    std::env::remove_var(ENV);
+    let value = value.to_string_lossy().into_owned();
+    let parse = |s: &str| -> Option<RawFd> {
+        let n: RawFd = s.trim().parse().ok()?;
+        // SAFETY: F_GETFD only queries the descriptor table.
+        let open = n >= 0 && unsafe { libc::fcntl(n, libc::F_GETFD) } >= 0;
+        open.then_some(n)
+    };
+    let (r, w) = value.split_once(',').ok_or_else(|| value.clone())?;
+    match (parse(r), parse(w)) {
+        (Some(r), Some(w)) if r != w && r > 2 && w > 2 => {
+            // SAFETY: both descriptors are open (checked above), were handed
+            // to us for this purpose, and nothing else in this process owns
+            // them.
+            let (r, w) = unsafe { (OwnedFd::from_raw_fd(r), OwnedFd::from_raw_fd(w)) };
+            for fd in [&r, &w] {
+                let _ = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC);
+            }
+            Ok(Some(LogPipe {
+                r,
+                w,
+                external: true,
+            }))
+        }
+        _ => Err(value),
+    }
+}
+
+pub fn create() -> std::io::Result<LogPipe> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    Ok(LogPipe {
+        r,
+        w,
+        external: false,
+    })
+}
