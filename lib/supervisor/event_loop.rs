@@ -41,8 +41,8 @@ pub fn run(sup: &mut Supervisor, signals: &SignalFd, dir_watch: Option<&OwnedFd>
                 }
                 Slot::DirWatch => {
                     if let Some(fd) = dir_watch {
-                        let mut buf = [0u8; 256];
-                        let _ = nix::unistd::read(fd, &mut buf);
+                        let mut buf = [0u8; 1024];
+                        while matches!(nix::unistd::read(fd, &mut buf), Ok(n) if n > 0) {}
                     }
                     if sup.dir_gone() {
                         sup.vanished_now();

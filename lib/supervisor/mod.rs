@@ -221,11 +221,19 @@ fn restore(base: &str, svc: &mut Service) {
     };
 }
 
-/// An inotify watch on the service directory itself, to notice `rm -rf`.
-/// Without inotify, a failing status write still detects it.
+/// An inotify watch to notice `rm -rf DIR`. The directory itself never
+/// reports its deletion (it is our cwd, so its inode lives on), but its
+/// parent reports the removal of the entry; each such event is checked
+/// against `.`'s link count. Only deletions and moves in the parent wake
+/// us. Without inotify, a failing status write still detects it.
 fn watch_dir() -> Option<OwnedFd> {
     use rustix::fs::inotify;
     let fd = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK).ok()?;
-    inotify::add_watch(&fd, ".", inotify::WatchFlags::DELETE_SELF).ok()?;
+    let flags = inotify::WatchFlags::DELETE
+        | inotify::WatchFlags::MOVED_FROM
+        | inotify::WatchFlags::DELETE_SELF
+        | inotify::WatchFlags::MOVE_SELF
+        | inotify::WatchFlags::ONLYDIR;
+    inotify::add_watch(&fd, "..", flags).ok()?;
     Some(fd)
 }

@@ -45,15 +45,14 @@ pub fn spawn(e: &Exec) -> Result<Spawned, Errno> {
         *slot = a.as_ptr();
     }
     let cwd = e.cwd.map(|c| c.as_ptr());
-    // SAFETY: a zeroed sigaction is SIG_DFL with an empty mask and no flags;
-    // sigemptyset only initialises the local set.
-    let (default_action, empty_set) = unsafe {
-        let mut act: libc::sigaction = std::mem::zeroed();
-        act.sa_sigaction = libc::SIG_DFL;
+    // The kernel's struct sigaction (handler, flags, restorer, 64-bit
+    // mask), all zero: SIG_DFL, no flags, empty mask.
+    let kernel_default = [0u64; 4];
+    // SAFETY: sigemptyset only initialises the local set.
+    let empty_set = unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        libc::sigemptyset(&mut act.sa_mask);
-        (act, set)
+        set
     };
     let (report_r, report_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
     let report_w_raw = report_w.as_raw_fd();
@@ -67,7 +66,7 @@ pub fn spawn(e: &Exec) -> Result<Spawned, Errno> {
     }
     if pid == 0 {
         // SAFETY: see above; every call is async-signal-safe.
-        unsafe { child(&argv, cwd, e, &default_action, &empty_set, report_w_raw) }
+        unsafe { child(&argv, cwd, e, &kernel_default, &empty_set, report_w_raw) }
     }
     drop(report_w);
     let mut buf = [0u8; 4];
@@ -89,7 +88,7 @@ unsafe fn child(
     argv: &[*const libc::c_char; MAX_ARGS],
     cwd: Option<*const libc::c_char>,
     e: &Exec,
-    default_action: &libc::sigaction,
+    kernel_default: &[u64; 4],
     empty_set: &libc::sigset_t,
     report: RawFd,
 ) -> ! {
@@ -98,9 +97,17 @@ unsafe fn child(
     }
     // Default dispositions first, then an empty mask, so a signal pending
     // in supervise's blocked set takes its default action in the child.
+    // The raw system call also resets 32 and 33, which glibc's sigaction
+    // refuses to touch (an inherited "ignore" there would otherwise stick).
     for sig in 1..65 {
         if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            libc::sigaction(sig, default_action, std::ptr::null_mut());
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                kernel_default,
+                std::ptr::null_mut::<u8>(),
+                8usize,
+            );
         }
     }
     libc::sigprocmask(libc::SIG_SETMASK, empty_set, std::ptr::null_mut());
