@@ -1,3 +1,5 @@
+//! svctl: control and query supervised services (runit `sv` compatible).
+//! See man/svctl.8.
 fn main() {
-    svkit::msg::fatal_plain("svctl", svkit::msg::exit::SYSTEM, "not built yet");
+    std::process::exit(svkit::svctl::main(std::env::args_os().collect()));
 }

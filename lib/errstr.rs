@@ -3,7 +3,10 @@
 
 use nix::errno::Errno;
 
-/// runit's wording for an errno value.
+/// runit's wording for an errno value: the `error_str` table of runit
+/// 2.1.2 (`src/error_str.c`, djb's public-domain table), in its order, for
+/// the values Linux has. EWOULDBLOCK is EAGAIN on Linux, so the earlier
+/// "temporary failure" entry wins, as in runit's binary.
 pub fn runit_error_str(e: Errno) -> &'static str {
     use Errno::*;
     match e {
@@ -22,39 +25,77 @@ pub fn runit_error_str(e: Errno) -> &'static str {
         ENXIO => "device not configured",
         EPROTO => "protocol error",
         EISDIR => "is a directory",
-        ESPIPE => "unseekable descriptor",
-        EBADF => "file descriptor not open",
-        ENOTDIR => "not a directory",
         ECONNREFUSED => "connection refused",
-        EHOSTUNREACH => "host unreachable",
-        ENOSPC => "out of disk space",
-        ENAMETOOLONG => "file name too long",
-        ELOOP => "symbolic link loop",
-        EROFS => "read-only file system",
-        EINVAL => "invalid argument",
-        ENOTEMPTY => "directory not empty",
-        EXDEV => "cross-device link",
-        ECHILD => "no child processes",
+        ENOTDIR => "not a directory",
         ESRCH => "no such process",
         E2BIG => "argument list too long",
         ENOEXEC => "exec format error",
+        EBADF => "file descriptor not open",
+        ECHILD => "no child processes",
+        EDEADLK => "operation would cause deadlock",
+        EFAULT => "bad address",
+        ENOTBLK => "not a block device",
         EBUSY => "device busy",
-        ENFILE => "file table full",
-        EMFILE => "too many open files",
+        EXDEV => "cross-device link",
+        ENODEV => "device does not support operation",
+        EINVAL => "invalid argument",
+        ENFILE => "system cannot open more files",
+        EMFILE => "process cannot open more files",
+        ENOTTY => "not a tty",
         EFBIG => "file too big",
+        ENOSPC => "out of disk space",
+        ESPIPE => "unseekable descriptor",
+        EROFS => "read-only file system",
         EMLINK => "too many links",
         EDOM => "input out of range",
         ERANGE => "output out of range",
-        EDEADLK => "deadlock",
+        EALREADY => "operation already in progress",
+        ENOTSOCK => "not a socket",
+        EDESTADDRREQ => "destination address required",
+        EMSGSIZE => "message too long",
+        EPROTOTYPE => "incorrect protocol type",
+        ENOPROTOOPT => "protocol not available",
+        EPROTONOSUPPORT => "protocol not supported",
+        ESOCKTNOSUPPORT => "socket type not supported",
+        EOPNOTSUPP => "operation not supported",
+        EPFNOSUPPORT => "protocol family not supported",
+        EAFNOSUPPORT => "address family not supported",
+        EADDRINUSE => "address already used",
+        EADDRNOTAVAIL => "address not available",
+        ENETDOWN => "network down",
+        ENETUNREACH => "network unreachable",
+        ENETRESET => "network reset",
+        ECONNABORTED => "connection aborted",
+        ECONNRESET => "connection reset",
+        ENOBUFS => "out of buffer space",
+        EISCONN => "already connected",
+        ENOTCONN => "not connected",
+        ESHUTDOWN => "socket shut down",
+        ETOOMANYREFS => "too many references",
+        ELOOP => "symbolic link loop",
+        ENAMETOOLONG => "file name too long",
+        EHOSTDOWN => "host down",
+        EHOSTUNREACH => "host unreachable",
+        ENOTEMPTY => "directory not empty",
+        EUSERS => "too many users",
+        EDQUOT => "disk quota exceeded",
+        ESTALE => "stale NFS file handle",
+        EREMOTE => "too many levels of remote in path",
         ENOLCK => "no locks available",
         ENOSYS => "system call not available",
-        ENODEV => "device not configured",
-        ENOTTY => "inappropriate ioctl for device",
-        ESTALE => "stale NFS file handle",
-        EDQUOT => "disk quota exceeded",
-        ECONNRESET => "connection reset",
-        EADDRINUSE => "address already used",
-        ENETUNREACH => "network unreachable",
+        ENOSTR => "not a stream device",
+        ETIME => "timer expired",
+        ENOSR => "out of stream resources",
+        ENOMSG => "no message of desired type",
+        EBADMSG => "bad message type",
+        EIDRM => "identifier removed",
+        ENONET => "machine not on network",
+        ENOLINK => "link severed",
+        EADV => "advertise error",
+        ESRMNT => "srmount error",
+        ECOMM => "communication error",
+        EMULTIHOP => "multihop attempted",
+        EREMCHG => "remote address changed",
         _ => "unknown error",
     }
 }
@@ -77,5 +118,30 @@ mod tests {
         assert_eq!(runit_error_str(Errno::ENXIO), "device not configured");
         assert_eq!(runit_error_str(Errno::EAGAIN), "temporary failure");
         assert_eq!(runit_error_str(Errno::EACCES), "access denied");
+    }
+
+    #[test]
+    fn entries_that_differ_from_strerror() {
+        // Checked against runit 2.1.2 src/error_str.c and `strings /usr/bin/sv`.
+        assert_eq!(
+            runit_error_str(Errno::ENODEV),
+            "device does not support operation"
+        );
+        assert_eq!(
+            runit_error_str(Errno::ENFILE),
+            "system cannot open more files"
+        );
+        assert_eq!(
+            runit_error_str(Errno::EMFILE),
+            "process cannot open more files"
+        );
+        assert_eq!(runit_error_str(Errno::ENOTTY), "not a tty");
+        assert_eq!(
+            runit_error_str(Errno::EDEADLK),
+            "operation would cause deadlock"
+        );
+        assert_eq!(runit_error_str(Errno::EWOULDBLOCK), "temporary failure");
+        assert_eq!(runit_error_str(Errno::EFAULT), "bad address");
+        assert_eq!(runit_error_str(Errno::UnknownErrno), "unknown error");
     }
 }

@@ -1,0 +1,161 @@
+//! Reading one supervisor's state: liveness through `supervise/ok`, the
+//! 20-byte (or daemontools 18-byte) `status`, and svkit's `svkit-status`.
+
+use crate::extstatus::ExtStatus;
+use crate::servicedir::{supervise_file, supervise_files as f, NOTIFICATION_FD};
+use crate::status::Status;
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
+use std::io::Read;
+use std::path::Path;
+
+/// Outcome of `sv`'s `svstatus_get`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// The supervisor listens; its status record.
+    Alive(Status),
+    /// `supervise/ok` has no reader (ENXIO): "runsv not running".
+    NotRunning,
+    /// Any other failure: `sv`'s message and the errno it appends (if any).
+    Failed {
+        what: &'static str,
+        errno: Option<Errno>,
+    },
+}
+
+impl Probe {
+    /// No supervisor yet (none listening, or `ok`/`supervise/` missing):
+    /// worth waiting for one to appear.
+    pub fn supervisor_absent(&self) -> bool {
+        match self {
+            Probe::NotRunning => true,
+            Probe::Failed { what, errno } => *what == OPEN_OK && *errno == Some(Errno::ENOENT),
+            Probe::Alive(_) => false,
+        }
+    }
+}
+
+pub const OPEN_OK: &str = "unable to open supervise/ok";
+
+/// Is a supervisor listening on `dir/supervise/ok`?
+pub fn alive(dir: &Path) -> Result<(), Errno> {
+    let fd = open(
+        &supervise_file(dir, f::OK),
+        OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    drop(fd);
+    Ok(())
+}
+
+/// Liveness, then the status record, as `sv` does it.
+pub fn probe(dir: &Path) -> Probe {
+    match alive(dir) {
+        Ok(()) => {}
+        Err(Errno::ENXIO) => return Probe::NotRunning,
+        Err(e) => {
+            return Probe::Failed {
+                what: OPEN_OK,
+                errno: Some(e),
+            }
+        }
+    }
+    match read_status(dir) {
+        Ok(s) => Probe::Alive(s),
+        Err(p) => p,
+    }
+}
+
+fn read_status(dir: &Path) -> Result<Status, Probe> {
+    let mut file =
+        std::fs::File::open(supervise_file(dir, f::STATUS)).map_err(|e| Probe::Failed {
+            what: "unable to open supervise/status",
+            errno: Some(errno_of(&e)),
+        })?;
+    // One read is enough for a 20-byte file written by rename; read a few
+    // bytes more so that longer (s6) records are rejected, not truncated.
+    let mut buf = [0u8; 64];
+    let n = file.read(&mut buf).map_err(|e| Probe::Failed {
+        what: "unable to read supervise/status",
+        errno: Some(errno_of(&e)),
+    })?;
+    Status::decode(&buf[..n]).ok_or(Probe::Failed {
+        what: "unable to read supervise/status: bad format",
+        errno: None,
+    })
+}
+
+pub fn errno_of(e: &std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(0))
+}
+
+/// svkit's extra state, if a svkit supervisor wrote one that matches
+/// `status`. `Err(())` means "written by a live svkit supervisor but not
+/// yet consistent with `status`" (the two files are replaced one after the
+/// other): read again after the next change.
+pub fn ext_status(dir: &Path, status: &Status) -> Result<Option<ExtStatus>, Inconsistent> {
+    match std::fs::read_to_string(supervise_file(dir, f::EXT_STATUS)) {
+        Ok(text) => ext_from_text(&text, status),
+        Err(_) => Ok(None),
+    }
+}
+
+fn ext_from_text(text: &str, status: &Status) -> Result<Option<ExtStatus>, Inconsistent> {
+    let Some(ext) = ExtStatus::decode(text) else {
+        return Ok(None);
+    };
+    // A file left behind by an earlier svkit supervisor (the directory is
+    // now run by runsv) must not be trusted.
+    if ext.supervisor_pid != 0 && !pid_exists(ext.supervisor_pid) {
+        return Ok(None);
+    }
+    if ext.pid != status.pid {
+        return Err(Inconsistent);
+    }
+    Ok(Some(ext))
+}
+
+fn pid_exists(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    !matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+        Err(Errno::ESRCH)
+    )
+}
+
+/// `svkit-status` and `status` disagree (one was just replaced).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inconsistent;
+
+/// A consistent reading of status and svkit-status, or why there is none.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub status: Status,
+    pub ext: Option<ExtStatus>,
+}
+
+/// Probes and pairs the records; `Ok(None)` = inconsistent, try later.
+pub fn snapshot(dir: &Path) -> Result<Option<Snapshot>, Probe> {
+    // svkit-status is written after status, so read it first: if it then
+    // matches status, both describe the same moment.
+    let ext_text = std::fs::read_to_string(supervise_file(dir, f::EXT_STATUS)).ok();
+    let status = match probe(dir) {
+        Probe::Alive(s) => s,
+        other => return Err(other),
+    };
+    let Some(text) = ext_text else {
+        return Ok(Some(Snapshot { status, ext: None }));
+    };
+    match ext_from_text(&text, &status) {
+        Ok(ext) => Ok(Some(Snapshot { status, ext })),
+        Err(Inconsistent) => Ok(None),
+    }
+}
+
+/// Does the service declare readiness notification (`notification-fd`)?
+pub fn declares_readiness(dir: &Path) -> bool {
+    dir.join(NOTIFICATION_FD).exists()
+}

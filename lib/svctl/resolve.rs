@@ -1,0 +1,85 @@
+//! Which directory a service argument names, and listing all services.
+//!
+//! One rule for sending and waiting (runit 2.1.2 used two, quirk Q9): an
+//! argument is relative to `$SVDIR` iff it is non-empty, does not start
+//! with `/` or `.`, and does not end with `/`; otherwise it is a path
+//! relative to the current directory.
+
+use nix::errno::Errno;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// `$SVDIR` exactly as `sv` reads it (set-but-empty is kept, and fails
+/// like `chdir("")`), else Debian's `/etc/service`.
+pub fn svdir() -> PathBuf {
+    match std::env::var_os("SVDIR") {
+        Some(v) => PathBuf::from(v),
+        None => PathBuf::from(crate::servicedir::DEFAULT_SVDIR),
+    }
+}
+
+/// Is `arg` looked up under `$SVDIR`?
+pub fn under_svdir(arg: &OsStr) -> bool {
+    let b = arg.as_bytes();
+    !b.is_empty() && b[0] != b'/' && b[0] != b'.' && b[b.len() - 1] != b'/'
+}
+
+pub fn service_path(svdir: &Path, arg: &OsStr) -> PathBuf {
+    if under_svdir(arg) {
+        svdir.join(arg)
+    } else {
+        PathBuf::from(arg)
+    }
+}
+
+/// What `chdir(path)` would fail with, without changing directory.
+pub fn enter_check(path: &Path) -> Result<(), Errno> {
+    if path.as_os_str().is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let meta =
+        std::fs::metadata(path).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
+    if !meta.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK)
+}
+
+/// Every service under `svdir`: entries that are directories (or symlinks
+/// to directories) whose names do not start with `.`, sorted by name.
+pub fn list_services(svdir: &Path) -> std::io::Result<Vec<OsString>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(svdir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.as_bytes().first() == Some(&b'.') {
+            continue;
+        }
+        if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_resolution_rule() {
+        let d = Path::new("/srv/sv");
+        assert_eq!(service_path(d, OsStr::new("web")), Path::new("/srv/sv/web"));
+        assert_eq!(service_path(d, OsStr::new("./web")), Path::new("./web"));
+        assert_eq!(service_path(d, OsStr::new("/x/web")), Path::new("/x/web"));
+        assert_eq!(service_path(d, OsStr::new("x/web/")), Path::new("x/web/"));
+        assert_eq!(service_path(d, OsStr::new("")), Path::new(""));
+        assert_eq!(enter_check(Path::new("")), Err(Errno::ENOENT));
+        assert_eq!(
+            enter_check(Path::new("/nonexistent-svkit")),
+            Err(Errno::ENOENT)
+        );
+    }
+}

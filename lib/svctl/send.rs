@@ -1,0 +1,97 @@
+//! Writing a command to `supervise/control`, with `sv`'s "already" rule
+//! (protocol notes §4.3): if the recorded want byte equals the first byte
+//! to send, nothing is written, except that `d` is re-sent when the
+//! supervisor has not sent TERM yet (a service taken up with `once`).
+
+use super::format::Out;
+use super::probe::Probe;
+use crate::servicedir::{supervise_file, supervise_files as f};
+use crate::status::Status;
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
+use std::path::Path;
+
+/// Would `sv` skip sending `bytes` given this status?
+pub fn already(status: &Status, bytes: &[u8]) -> bool {
+    match bytes.first() {
+        Some(&b) if status.want_byte == b => b != b'd' || status.got_term,
+        _ => false,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Written in one `write(2)`.
+    Written,
+    /// Nothing to do (the "already" rule).
+    Already,
+    /// A message was printed (and counted); do not wait for this service.
+    Failed,
+}
+
+/// Prints what `sv` prints for a probe that did not find a live supervisor.
+/// `exit_ok`: for exit-type commands a gone supervisor is `ok:`.
+pub fn report_probe(out: &mut Out, name: &str, probe: &Probe, exit_ok: bool) {
+    match probe {
+        Probe::Alive(_) => {}
+        Probe::NotRunning if exit_ok => out.ok(name, "runsv not running"),
+        Probe::NotRunning => out.fail(name, "runsv not running", None),
+        Probe::Failed { what, errno } => out.warn(name, what, *errno),
+    }
+}
+
+/// Sends `bytes` to the supervisor of `dir` whose status is `status`.
+pub fn send(out: &mut Out, name: &str, dir: &Path, status: &Status, bytes: &[u8]) -> Sent {
+    if already(status, bytes) {
+        return Sent::Already;
+    }
+    let exit_ok = bytes.first() == Some(&b'x');
+    let fd = match open(
+        &supervise_file(dir, f::CONTROL),
+        OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::ENXIO) => {
+            report_probe(out, name, &Probe::NotRunning, exit_ok);
+            return Sent::Failed;
+        }
+        Err(e) => {
+            out.warn(name, "unable to open supervise/control", Some(e));
+            return Sent::Failed;
+        }
+    };
+    match nix::unistd::write(&fd, bytes) {
+        Ok(n) if n == bytes.len() => Sent::Written,
+        Ok(_) => {
+            out.warn(name, "unable to write to supervise/control", None);
+            Sent::Failed
+        }
+        Err(e) => {
+            out.warn(name, "unable to write to supervise/control", Some(e));
+            Sent::Failed
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::{State, Want};
+    use crate::tai64n::Tai64n;
+
+    #[test]
+    fn already_rule() {
+        let up = Status::new(Tai64n::default(), 5, false, Want::Up, false, State::Run);
+        assert!(already(&up, b"u"));
+        assert!(!already(&up, b"d"));
+        assert!(!already(&up, b"tcu"));
+        let once = Status::new(Tai64n::default(), 5, false, Want::Down, false, State::Run);
+        assert!(!already(&once, b"d"), "once without TERM: d is re-sent");
+        let termed = Status::new(Tai64n::default(), 5, false, Want::Down, true, State::Run);
+        assert!(already(&termed, b"d"));
+        assert!(!already(&termed, b"x"));
+        assert!(!already(&termed, b"k"));
+    }
+}

@@ -1,0 +1,237 @@
+//! Event-driven waiting: inotify on each service's `supervise/` directory.
+//!
+//! runsv and svkit's supervise replace `status` (and `svkit-status`) by
+//! rename, so a state change shows up as `IN_MOVED_TO`/`IN_CREATE`/
+//! `IN_CLOSE_WRITE`. A supervisor's exit shows up as `IN_CLOSE_NOWRITE` on
+//! `ok` (it held the FIFO's read end for its whole life), and a supervisor
+//! appearing as `IN_CREATE`/`IN_OPEN` on `ok` (or `supervise` being created
+//! in the service directory when it did not exist yet).
+//!
+//! svctl's own activity must not wake it up: its `ok` probe opens the FIFO
+//! for writing (`IN_CLOSE_WRITE` on `ok`, ignored) and its status reads
+//! close read-only (`IN_CLOSE_NOWRITE` on `status`, ignored). `IN_OPEN` on
+//! `ok` only matters while the supervisor is absent, when svctl's own open
+//! attempt fails and so makes no event.
+
+use crate::servicedir::{supervise_files as f, SUPERVISE_DIR};
+use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
+use rustix::event::{poll, PollFd, PollFlags};
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How often a service that could not be watched at all (no inotify
+/// watch possible, e.g. `supervise` is a dangling symlink) is re-read.
+pub const UNWATCHED_RECHECK: Duration = Duration::from_millis(100);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum On {
+    /// The `supervise/` directory itself.
+    Supervise,
+    /// The service directory, until `supervise/` exists.
+    ServiceDir,
+}
+
+struct Watch {
+    wd: WatchDescriptor,
+    target: usize,
+    on: On,
+}
+
+pub struct Watcher {
+    inotify: Inotify,
+    watches: Vec<Watch>,
+    dirs: Vec<PathBuf>,
+    unwatched: Vec<usize>,
+    buf: Vec<u8>,
+}
+
+fn supervise_mask() -> WatchMask {
+    WatchMask::CREATE
+        | WatchMask::MOVED_TO
+        | WatchMask::CLOSE_WRITE
+        | WatchMask::CLOSE_NOWRITE
+        | WatchMask::OPEN
+        | WatchMask::DELETE_SELF
+        | WatchMask::MOVE_SELF
+}
+
+impl Watcher {
+    pub fn new() -> std::io::Result<Self> {
+        Ok(Watcher {
+            inotify: Inotify::init()?,
+            watches: Vec::new(),
+            dirs: Vec::new(),
+            unwatched: Vec::new(),
+            buf: vec![0u8; 8192],
+        })
+    }
+
+    /// Subscribes to changes of service `target` (an index chosen by the
+    /// caller). Call before sending, so that no change is missed.
+    pub fn watch(&mut self, target: usize, dir: &Path) {
+        if self.dirs.len() <= target {
+            self.dirs.resize(target + 1, PathBuf::new());
+        }
+        self.dirs[target] = dir.to_path_buf();
+        self.arm(target);
+    }
+
+    fn arm(&mut self, target: usize) {
+        let dir = self.dirs[target].clone();
+        self.unwatched.retain(|&t| t != target);
+        let mut w = self.inotify.watches();
+        if let Ok(wd) = w.add(dir.join(SUPERVISE_DIR), supervise_mask()) {
+            self.watches.push(Watch {
+                wd,
+                target,
+                on: On::Supervise,
+            });
+            return;
+        }
+        match w.add(&dir, WatchMask::CREATE | WatchMask::MOVED_TO) {
+            Ok(wd) => {
+                self.watches.push(Watch {
+                    wd,
+                    target,
+                    on: On::ServiceDir,
+                });
+                // Created between the two calls?
+                if dir.join(SUPERVISE_DIR).is_dir() {
+                    if let Ok(wd) = w.add(dir.join(SUPERVISE_DIR), supervise_mask()) {
+                        self.watches.push(Watch {
+                            wd,
+                            target,
+                            on: On::Supervise,
+                        });
+                    }
+                }
+            }
+            Err(_) => self.unwatched.push(target),
+        }
+    }
+
+    /// Is any target re-read on a timer because it has no watch?
+    pub fn has_unwatched(&self) -> bool {
+        !self.unwatched.is_empty()
+    }
+
+    /// Blocks until an event that may change the outcome for some target,
+    /// or until `timeout` (None = no limit). `absent(t)`: target `t`'s
+    /// supervisor was missing at the last look. Returns `true` on an event.
+    pub fn wait(&mut self, timeout: Option<Duration>, absent: &dyn Fn(usize) -> bool) -> bool {
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                return false;
+            }
+            let ts = left.map(|l| rustix::time::Timespec {
+                tv_sec: l.as_secs() as i64,
+                tv_nsec: i64::from(l.subsec_nanos()),
+            });
+            let mut fds = [PollFd::new(&self.inotify, PollFlags::IN)];
+            match poll(&mut fds, ts.as_ref()) {
+                Ok(0) => return false,
+                Ok(_) => {}
+                Err(e) if e == rustix::io::Errno::INTR => continue,
+                Err(_) => return true,
+            }
+            if self.drain(absent) {
+                return true;
+            }
+        }
+    }
+
+    /// Reads all queued events; `true` if any of them matters.
+    fn drain(&mut self, absent: &dyn Fn(usize) -> bool) -> bool {
+        let mut relevant = false;
+        let mut rearm = Vec::new();
+        loop {
+            let events = match self.inotify.read_events(&mut self.buf) {
+                Ok(ev) => ev,
+                Err(_) => break,
+            };
+            let mut any = false;
+            for ev in events {
+                any = true;
+                if ev.mask.contains(EventMask::Q_OVERFLOW) {
+                    relevant = true;
+                    continue;
+                }
+                let Some(w) = self.watches.iter().find(|w| w.wd == ev.wd) else {
+                    continue;
+                };
+                if ev
+                    .mask
+                    .intersects(EventMask::IGNORED | EventMask::DELETE_SELF | EventMask::MOVE_SELF)
+                {
+                    relevant = true;
+                    continue;
+                }
+                let name = ev.name.unwrap_or(OsStr::new(""));
+                match w.on {
+                    On::ServiceDir => {
+                        if name == SUPERVISE_DIR {
+                            rearm.push(w.target);
+                            relevant = true;
+                        }
+                    }
+                    On::Supervise => {
+                        if matters(name, ev.mask, absent(w.target)) {
+                            relevant = true;
+                        }
+                    }
+                }
+            }
+            if !any {
+                break;
+            }
+        }
+        for t in rearm {
+            self.watches
+                .retain(|w| !(w.target == t && w.on == On::ServiceDir));
+            self.arm(t);
+        }
+        relevant
+    }
+}
+
+/// Does an event on `supervise/NAME` say something changed?
+fn matters(name: &OsStr, mask: EventMask, absent: bool) -> bool {
+    if name == f::OK {
+        return mask.contains(EventMask::CLOSE_NOWRITE)
+            || mask.contains(EventMask::CREATE)
+            || (absent && mask.contains(EventMask::OPEN));
+    }
+    if name == f::CONTROL || name == f::LOCK {
+        return false;
+    }
+    mask.intersects(EventMask::CREATE | EventMask::MOVED_TO | EventMask::CLOSE_WRITE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_activity_is_ignored() {
+        let ok = OsStr::new("ok");
+        assert!(!matters(ok, EventMask::CLOSE_WRITE, false));
+        assert!(!matters(ok, EventMask::OPEN, false));
+        assert!(matters(ok, EventMask::OPEN, true));
+        assert!(matters(ok, EventMask::CLOSE_NOWRITE, false));
+        assert!(!matters(
+            OsStr::new("status"),
+            EventMask::CLOSE_NOWRITE,
+            false
+        ));
+        assert!(!matters(OsStr::new("status"), EventMask::OPEN, false));
+        assert!(matters(OsStr::new("status"), EventMask::MOVED_TO, false));
+        assert!(!matters(
+            OsStr::new("control"),
+            EventMask::CLOSE_WRITE,
+            false
+        ));
+    }
+}
