@@ -1,1 +1,42 @@
-//! svlog (being built; see the open issue).
+//! svlog: an svlogd-compatible logger. It reads lines on stdin and appends
+//! them to log directories (`current`, rotated `@<tai64n>.s`/`.u` files,
+//! `config`, `lock`, processor state), optionally copying them to stdout.
+//!
+//! One job per file: `options` (command line), `config` (the `config`
+//! file), `pattern` (svlogd's `+`/`-`/`e`/`E` matching), `stamp` (line
+//! timestamps), `scan` (newline search), `logdir` (one directory: writes,
+//! rotation, pruning), `archive` (rotated file names), `processor`,
+//! `udp`, `sink` (stdout/stderr copies), `signals`, `engine` (the loop).
+
+pub mod archive;
+pub mod config;
+pub mod engine;
+pub mod logdir;
+pub mod options;
+pub mod pattern;
+pub mod processor;
+pub mod scan;
+pub mod signals;
+pub mod sink;
+pub mod stamp;
+pub mod udp;
+
+pub const PROG: &str = "svlog";
+
+/// runit's wording for a system error.
+pub fn why(e: rustix::io::Errno) -> &'static str {
+    crate::errstr::runit_error_str(nix::errno::Errno::from_raw(e.raw_os_error()))
+}
+
+pub(crate) fn info(what: std::fmt::Arguments<'_>) {
+    crate::msg::info(PROG, what);
+}
+
+/// Runs svlog with parsed options; returns the exit code.
+pub fn run(opts: options::Options) -> i32 {
+    let sig = match signals::Signals::install(opts.verbose) {
+        Ok(s) => s,
+        Err(e) => crate::msg::fatal(PROG, 111, "unable to set up signals", e),
+    };
+    engine::Engine::new(opts, sig).run()
+}

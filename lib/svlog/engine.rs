@@ -1,0 +1,520 @@
+//! The event loop: read standard input in big chunks, cut it into lines,
+//! and hand each line to every log directory, stdout and stderr.
+//!
+//! Loss bound: svlog only reads when it has written everything read before
+//! (every chunk is flushed before the next `read(2)`), so at any moment at
+//! most one read buffer (`-b`, default 64 KiB) has been read and not yet
+//! written — which is all a SIGKILL can lose. A line longer than the buffer
+//! is written in pieces as it arrives, so memory stays bounded.
+//!
+//! Fast path: with no timestamps, replacement, prefixes, patterns or UDP,
+//! the complete lines of a chunk go to `current` in one write(2).
+
+use super::logdir::LogDir;
+use super::options::Options;
+use super::pattern;
+use super::scan;
+use super::signals::{timespec, Signals};
+use super::sink::Sink;
+use super::stamp::{Stamper, STAMP_LEN};
+use super::{info, why, PROG};
+use crate::msg;
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::io::Errno;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long svlog waits, after TERM, for the rest of a line it has begun.
+const TERM_GRACE: Duration = Duration::from_secs(2);
+
+struct Stamp {
+    bytes: [u8; STAMP_LEN],
+    len: usize,
+}
+
+impl Stamp {
+    fn get(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+pub struct Engine {
+    opts: Options,
+    dirs: Vec<LogDir>,
+    sig: Signals,
+    stamper: Stamper,
+    tee: Sink,
+    err: Sink,
+    /// `replace[b]`: byte b is replaced (never `\n`).
+    replace: Option<[bool; 256]>,
+    plain: bool,
+    buf: Vec<u8>,
+    /// Unprocessed bytes are `buf[..end]` (a line not finished yet).
+    end: usize,
+    /// When the first byte of the unfinished line was read.
+    partial_time: Option<SystemTime>,
+    /// Streaming the tail of a line longer than the buffer.
+    open_line: bool,
+    /// Per directory: the current line goes to its `current`.
+    selected: Vec<bool>,
+}
+
+impl Engine {
+    pub fn new(opts: Options, sig: Signals) -> Engine {
+        let dirs = open_dirs(&opts);
+        let replace = opts.replace_with.map(|_| {
+            let mut t = [false; 256];
+            for (b, slot) in t.iter_mut().enumerate() {
+                *slot = b != b'\n' as usize && !(32..=126).contains(&b);
+            }
+            for &b in &opts.replace_set {
+                t[b as usize] = b != b'\n';
+            }
+            t
+        });
+        let mut e = Engine {
+            stamper: Stamper::new(opts.stamp),
+            buf: vec![0u8; opts.buf_len],
+            opts,
+            dirs,
+            sig,
+            tee: Sink::stdout(),
+            err: Sink::stderr(),
+            replace,
+            plain: false,
+            end: 0,
+            partial_time: None,
+            open_line: false,
+            selected: Vec::new(),
+        };
+        e.reconfigured();
+        e
+    }
+
+    fn reconfigured(&mut self) {
+        self.selected = vec![true; self.dirs.len()];
+        let stamp = self.stamper.kind() != super::stamp::StampKind::None;
+        self.plain = !stamp
+            && self.replace.is_none()
+            && self.dirs.iter().all(|d| {
+                d.cfg.prefix.is_empty()
+                    && !d.cfg.has_patterns()
+                    && d.udp.is_none()
+                    && d.writes_file()
+                    && self_tee_prefix(&self.opts, d).map_or(true, |p| p.is_empty())
+            });
+    }
+
+    /// Runs until end of input or TERM; returns the exit code.
+    pub fn run(mut self) -> i32 {
+        loop {
+            self.sig.drain();
+            self.handle_signals();
+            if self.sig.pending.term {
+                self.finish_line_after_term();
+                break;
+            }
+            let now = Instant::now();
+            for i in 0..self.dirs.len() {
+                self.dirs[i].service_timers(&mut self.sig, now);
+            }
+            let deadline = self.dirs.iter().filter_map(|d| d.next_deadline()).min();
+            let timeout = deadline.map(|d| timespec(d.saturating_duration_since(Instant::now())));
+            let stdin = rustix::stdio::stdin();
+            let sigfd = self.sig.fd();
+            let mut fds = [
+                PollFd::new(&stdin, PollFlags::IN),
+                PollFd::new(&sigfd, PollFlags::IN),
+            ];
+            match poll(&mut fds, timeout.as_ref()) {
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(e) => msg::fatal(PROG, 111, "unable to poll", why(e)),
+            }
+            if !fds[1].revents().is_empty() {
+                continue; // signals first: TERM must not read ahead
+            }
+            if fds[0].revents().is_empty() {
+                continue;
+            }
+            match rustix::io::read(stdin, &mut self.buf[self.end..]) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.end += n;
+                    self.process(SystemTime::now());
+                    self.flush_all();
+                }
+                Err(Errno::INTR) | Err(Errno::AGAIN) => {}
+                Err(e) => {
+                    msg::warn(
+                        PROG,
+                        format_args!("unable to read standard input: {}", why(e)),
+                    );
+                    break;
+                }
+            }
+        }
+        self.end_of_input();
+        self.shutdown()
+    }
+
+    fn handle_signals(&mut self) {
+        let p = &mut self.sig.pending;
+        if std::mem::take(&mut p.chld) {
+            for d in &mut self.dirs {
+                d.reap();
+            }
+        }
+        if std::mem::take(&mut self.sig.pending.alrm) {
+            for i in 0..self.dirs.len() {
+                self.dirs[i].rotate(&mut self.sig);
+            }
+        }
+        if std::mem::take(&mut self.sig.pending.hup) {
+            self.flush_all();
+            let old = std::mem::take(&mut self.dirs);
+            for d in old {
+                d.close(&mut self.sig);
+            }
+            self.dirs = open_dirs(&self.opts);
+            self.reconfigured();
+        }
+    }
+
+    /// After TERM: finish the line already begun (reading one byte at a
+    /// time, so nothing beyond it is taken from the pipe), for at most
+    /// `TERM_GRACE`.
+    fn finish_line_after_term(&mut self) {
+        if self.end == 0 && !self.open_line {
+            return;
+        }
+        let deadline = Instant::now() + TERM_GRACE;
+        let stdin = rustix::stdio::stdin();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+            match poll(&mut fds, Some(&timespec(left))) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(Errno::INTR) => continue,
+                Err(_) => return,
+            }
+            let end = self.end;
+            match rustix::io::read(stdin, &mut self.buf[end..end + 1]) {
+                Ok(0) => return,
+                Ok(_) => {
+                    self.end += 1;
+                    let newline = self.buf[end] == b'\n';
+                    self.process(SystemTime::now());
+                    if newline {
+                        return;
+                    }
+                }
+                Err(Errno::INTR) | Err(Errno::AGAIN) => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// A last line without newline is written with one (multilog style).
+    fn end_of_input(&mut self) {
+        if self.end > 0 {
+            let t = self.partial_time.unwrap_or_else(SystemTime::now);
+            if self.open_line {
+                let n = self.end;
+                self.body(0, n);
+            } else {
+                let stamp = self.stamp_for(t);
+                self.replace_bytes(0, self.end);
+                self.head(&stamp, 0, self.end);
+            }
+            self.end = 0;
+            self.tail_end();
+        } else if self.open_line {
+            self.tail_end();
+        }
+        self.flush_all();
+    }
+
+    fn shutdown(self) -> i32 {
+        let Engine { dirs, mut sig, .. } = self;
+        let mut spilled = Vec::new();
+        for d in dirs {
+            let name = d.name.clone();
+            let n = d.close(&mut sig);
+            if n > 0 {
+                spilled.push((name, n));
+            }
+        }
+        if let Some((name, n)) = spilled.first() {
+            msg::fatal(
+                PROG,
+                111,
+                format_args!("unable to write to {name}/current"),
+                format_args!("{n} bytes were copied to standard error"),
+            );
+        }
+        0
+    }
+
+    fn stamp_for(&mut self, t: SystemTime) -> Stamp {
+        let s = self.stamper.format(t);
+        let mut bytes = [0u8; STAMP_LEN];
+        bytes[..s.len()].copy_from_slice(s);
+        Stamp {
+            bytes,
+            len: s.len(),
+        }
+    }
+
+    fn replace_bytes(&mut self, from: usize, to: usize) {
+        if let (Some(table), Some(with)) = (&self.replace, self.opts.replace_with) {
+            for b in &mut self.buf[from..to] {
+                if table[*b as usize] {
+                    *b = with;
+                }
+            }
+        }
+    }
+
+    /// Consumes the complete lines in `buf[..end]`; keeps an unfinished
+    /// line at the front of the buffer, or streams it when it fills the
+    /// whole buffer.
+    fn process(&mut self, now: SystemTime) {
+        let mut pos = 0;
+        let carried = self.partial_time.take();
+        let end = self.end;
+        if self.open_line {
+            match scan::find(b'\n', &self.buf[..end]) {
+                Some(i) => {
+                    self.replace_bytes(0, i);
+                    self.body(0, i);
+                    self.tail_end();
+                    pos = i + 1;
+                }
+                None => {
+                    self.replace_bytes(0, end);
+                    self.body(0, end);
+                    self.end = 0;
+                    return;
+                }
+            }
+        }
+        if self.plain {
+            if let Some(last) = scan::rfind(b'\n', &self.buf[pos..end]) {
+                let chunk_end = pos + last + 1;
+                self.bulk(pos, chunk_end);
+                pos = chunk_end;
+            }
+        } else if pos < end {
+            self.replace_bytes(pos, end);
+            let first = self.stamp_for(carried.unwrap_or(now));
+            let rest = self.stamp_for(now);
+            let mut stamp = &first;
+            while let Some(i) = scan::find(b'\n', &self.buf[pos..end]) {
+                self.head(stamp, pos, pos + i);
+                self.tail_end();
+                pos += i + 1;
+                stamp = &rest;
+            }
+        }
+        if pos == end {
+            self.end = 0;
+            return;
+        }
+        // An unfinished line: it began in this chunk unless nothing was
+        // consumed and it was carried over.
+        let began = if pos == 0 {
+            carried.unwrap_or(now)
+        } else {
+            now
+        };
+        self.buf.copy_within(pos..end, 0);
+        self.end = end - pos;
+        self.partial_time = Some(began);
+        if self.end == self.buf.len() {
+            let stamp = self.stamp_for(began);
+            self.replace_bytes(0, self.end);
+            self.head(&stamp, 0, self.end);
+            self.open_line = true;
+            self.end = 0;
+            self.partial_time = None;
+        }
+    }
+
+    /// Complete lines, no per-line work: one put per directory.
+    fn bulk(&mut self, from: usize, to: usize) {
+        let Engine {
+            dirs,
+            buf,
+            sig,
+            tee,
+            opts,
+            ..
+        } = self;
+        for d in dirs.iter_mut() {
+            d.put(sig, &buf[from..to]);
+            if self_tee_prefix(opts, d).is_some() {
+                tee.push(&[&buf[from..to]]);
+            }
+        }
+    }
+
+    /// The start of a line (`buf[from..to]`, no newline): decide where it
+    /// goes and write stamp, prefix and these bytes.
+    fn head(&mut self, stamp: &Stamp, from: usize, to: usize) {
+        let Engine {
+            dirs,
+            buf,
+            sig,
+            tee,
+            err,
+            opts,
+            selected,
+            plain,
+            ..
+        } = self;
+        let line = &buf[from..to];
+        let max = opts.line_max;
+        let cut = line.len() >= max;
+        let short = &line[..line.len().min(max)];
+        let dots: &[u8] = if cut { b"..." } else { b"" };
+        let stamp = stamp.get();
+        for (i, d) in dirs.iter_mut().enumerate() {
+            if *plain {
+                selected[i] = true;
+                d.put(sig, line);
+                if self_tee_prefix(opts, d).is_some() {
+                    tee.push(&[line]);
+                }
+                continue;
+            }
+            let mut log = true;
+            let mut to_err = false;
+            for (kind, pat) in &d.cfg.patterns {
+                if pattern::matches(pat, short) {
+                    match kind {
+                        b'+' => log = true,
+                        b'-' => log = false,
+                        b'e' => to_err = true,
+                        _ => to_err = false,
+                    }
+                }
+            }
+            let prefix = &d.cfg.prefix;
+            if to_err {
+                err.push(&[stamp, prefix, short, dots, b"\n"]);
+            }
+            selected[i] = log;
+            if !log {
+                continue;
+            }
+            if let Some(udp) = &d.udp {
+                let mut dgram = Vec::with_capacity(stamp.len() + prefix.len() + short.len() + 4);
+                for p in [stamp, prefix.as_slice(), short, dots, b"\n"] {
+                    dgram.extend_from_slice(p);
+                }
+                if !udp.send(&dgram) {
+                    d.put(sig, b"warning: failure sending through udp: ");
+                    d.put(sig, &dgram);
+                }
+            }
+            if d.writes_file() {
+                d.put(sig, stamp);
+                d.put(sig, &d.cfg.prefix.clone());
+                d.put(sig, line);
+            }
+            if let Some(p) = self_tee_prefix(opts, d) {
+                tee.push(&[stamp, p, line]);
+            }
+        }
+    }
+
+    /// More bytes of the current line.
+    fn body(&mut self, from: usize, to: usize) {
+        if from == to {
+            return;
+        }
+        let Engine {
+            dirs,
+            buf,
+            sig,
+            tee,
+            opts,
+            selected,
+            ..
+        } = self;
+        for (i, d) in dirs.iter_mut().enumerate() {
+            if !selected[i] {
+                continue;
+            }
+            if d.writes_file() {
+                d.put(sig, &buf[from..to]);
+            }
+            if self_tee_prefix(opts, d).is_some() {
+                tee.push(&[&buf[from..to]]);
+            }
+        }
+    }
+
+    /// The newline that ends the current line.
+    fn tail_end(&mut self) {
+        self.open_line = false;
+        let Engine {
+            dirs,
+            sig,
+            tee,
+            opts,
+            selected,
+            ..
+        } = self;
+        for (i, d) in dirs.iter_mut().enumerate() {
+            if !selected[i] {
+                continue;
+            }
+            if d.writes_file() {
+                d.put(sig, b"\n");
+            }
+            if self_tee_prefix(opts, d).is_some() {
+                tee.push(&[b"\n"]);
+            }
+        }
+    }
+
+    fn flush_all(&mut self) {
+        for d in &mut self.dirs {
+            d.flush(&mut self.sig);
+        }
+        self.tee.flush();
+        self.err.flush();
+    }
+}
+
+/// The prefix for stdout copies of `d`'s lines, if they are teed: the `o`
+/// line's argument, else the `p` prefix.
+fn self_tee_prefix<'a>(opts: &Options, d: &'a LogDir) -> Option<&'a [u8]> {
+    match &d.cfg.tee {
+        Some(Some(p)) => Some(p),
+        Some(None) => Some(&d.cfg.prefix),
+        None if opts.tee => Some(&d.cfg.prefix),
+        None => None,
+    }
+}
+
+fn open_dirs(opts: &Options) -> Vec<LogDir> {
+    let mut dirs = Vec::new();
+    for path in &opts.dirs {
+        match LogDir::open(path, opts.line_max, opts.verbose) {
+            Ok(d) => dirs.push(d),
+            Err(w) => msg::warn(PROG, w),
+        }
+    }
+    if dirs.is_empty() {
+        msg::fatal_plain(PROG, 111, "no functional log directories");
+    }
+    if opts.verbose {
+        info(format_args!("{} log directories open", dirs.len()));
+    }
+    dirs
+}

@@ -1,0 +1,236 @@
+//! Command line of svlog: svlogd's getopt-style options (`-ttt`, `-r_`,
+//! `-l 500` and `-l500` all work as with svlogd) plus svkit's `-o`.
+
+use super::stamp::StampKind;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// Default and minimum read buffer: one Linux pipe's worth.
+pub const DEFAULT_BUF: usize = 64 * 1024;
+
+pub const USAGE: &str = "svlog [-tttvo] [-r c] [-R abc] [-l len] [-b buflen] dir ...";
+
+pub const HELP: &str = "\
+usage: svlog [-tttvo] [-r c] [-R abc] [-l len] [-b buflen] dir ...
+
+Reads lines on standard input and appends them to each log directory's
+`current` file, rotating it to @TAI64N.s files (svlogd compatible).
+
+  -t          prefix each line with a TAI64N stamp (@4000...)
+  -tt         prefix each line with YYYY-MM-DD_HH:MM:SS.xxxxx (UTC)
+  -ttt        prefix each line with YYYY-MM-DDTHH:MM:SS.xxxxx (UTC)
+  -r c        replace non-printable bytes with c
+  -R abc      also replace these bytes (with c, or _ without -r)
+  -l len      bytes of a line used for patterns, stderr and UDP (1000)
+  -b buflen   read buffer size; at least 65536, must exceed len
+  -o          copy selected lines to standard output (tee)
+  -v          verbose: info messages on standard error
+  -V, --version  print the version
+  -h, --help     print this help
+
+Config lines (DIR/config): sSIZE nNUM NMIN tSECS !PROCESSOR uIP[:PORT]
+UIP[:PORT] pPREFIX +PAT -PAT ePAT EPAT, and svkit's STOTAL (size cap for
+the directory) and o[PREFIX] (tee this directory's lines to stdout).
+Signals: HUP re-reads config, ALRM rotates, TERM finishes the line and exits.
+Exit status: 0 on end of input or TERM, 100 usage, 111 fatal error.
+See svlog(8).
+";
+
+/// Parsed command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub stamp: StampKind,
+    /// Replacement byte for `-r`/`-R`; `None` = no replacement.
+    pub replace_with: Option<u8>,
+    /// Extra bytes to replace (`-R`).
+    pub replace_set: Vec<u8>,
+    /// `-l`: bytes of a line used for matching, stderr and UDP.
+    pub line_max: usize,
+    /// Read buffer size (`-b`, at least `DEFAULT_BUF`).
+    pub buf_len: usize,
+    pub verbose: bool,
+    /// `-o`: tee selected lines of every directory to stdout.
+    pub tee: bool,
+    pub dirs: Vec<PathBuf>,
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parsed {
+    Run(Options),
+    Help,
+    Version,
+}
+
+/// A usage error: what was wrong (the caller adds the usage line).
+#[derive(Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+pub fn parse(args: &[OsString]) -> Result<Parsed, UsageError> {
+    let mut stamps = 0u8;
+    let mut opts = Options {
+        stamp: StampKind::None,
+        replace_with: None,
+        replace_set: Vec::new(),
+        line_max: 1000,
+        buf_len: DEFAULT_BUF,
+        verbose: false,
+        tee: false,
+        dirs: Vec::new(),
+    };
+    let mut buf_len_arg = 0usize;
+    let mut explicit_r = false;
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].as_bytes();
+        i += 1;
+        match arg {
+            b"--" => break,
+            b"--help" => return Ok(Parsed::Help),
+            b"--version" => return Ok(Parsed::Version),
+            _ if arg.len() < 2 || arg[0] != b'-' => {
+                i -= 1;
+                break;
+            }
+            _ if arg.starts_with(b"--") => {
+                return Err(UsageError(format!(
+                    "unknown option: {}",
+                    String::from_utf8_lossy(arg)
+                )))
+            }
+            _ => {}
+        }
+        let mut j = 1;
+        while j < arg.len() {
+            let flag = arg[j];
+            j += 1;
+            match flag {
+                b't' => stamps = (stamps + 1).min(3),
+                b'v' => opts.verbose = true,
+                b'o' => opts.tee = true,
+                b'h' => return Ok(Parsed::Help),
+                b'V' => return Ok(Parsed::Version),
+                b'r' | b'R' | b'l' | b'b' => {
+                    let value: Vec<u8> = if j < arg.len() {
+                        let v = arg[j..].to_vec();
+                        j = arg.len();
+                        v
+                    } else if i < args.len() {
+                        i += 1;
+                        args[i - 1].as_bytes().to_vec()
+                    } else {
+                        return Err(UsageError(format!(
+                            "option -{} needs an argument",
+                            flag as char
+                        )));
+                    };
+                    match flag {
+                        b'r' => {
+                            if value.len() != 1 {
+                                return Err(UsageError("-r needs exactly one character".into()));
+                            }
+                            opts.replace_with = Some(value[0]);
+                            explicit_r = true;
+                        }
+                        b'R' => {
+                            opts.replace_set = value;
+                            if !explicit_r {
+                                opts.replace_with.get_or_insert(b'_');
+                            }
+                        }
+                        b'l' => {
+                            opts.line_max = match number(&value) {
+                                Some(0) => 1000,
+                                Some(n) => n,
+                                None => return Err(bad_number("-l", &value)),
+                            }
+                        }
+                        _ => {
+                            buf_len_arg = match number(&value) {
+                                Some(0) => 1024,
+                                Some(n) => n,
+                                None => return Err(bad_number("-b", &value)),
+                            }
+                        }
+                    }
+                }
+                other => return Err(UsageError(format!("unknown option: -{}", other as char))),
+            }
+        }
+    }
+    opts.dirs = args[i..].iter().map(PathBuf::from).collect();
+    if opts.dirs.is_empty() {
+        return Err(UsageError("no log directory given".into()));
+    }
+    if buf_len_arg != 0 && buf_len_arg <= opts.line_max {
+        return Err(UsageError(format!(
+            "-b {buf_len_arg} must be greater than -l {}",
+            opts.line_max
+        )));
+    }
+    opts.buf_len = buf_len_arg.max(DEFAULT_BUF).max(opts.line_max + 1);
+    opts.stamp = match stamps {
+        0 => StampKind::None,
+        1 => StampKind::Tai64n,
+        2 => StampKind::Human,
+        _ => StampKind::Iso,
+    };
+    Ok(Parsed::Run(opts))
+}
+
+fn number(v: &[u8]) -> Option<usize> {
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
+fn bad_number(opt: &str, v: &[u8]) -> UsageError {
+    UsageError(format!(
+        "{opt}: not a number: {}",
+        String::from_utf8_lossy(v)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Options, UsageError> {
+        let v: Vec<OsString> = args.iter().map(OsString::from).collect();
+        match parse(&v)? {
+            Parsed::Run(o) => Ok(o),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn svlogd_style_options() {
+        let o = run(&[
+            "-tt", "-r_", "-R", "ab", "-l500", "-b", "2000", "-v", "d1", "d2",
+        ])
+        .unwrap();
+        assert_eq!(o.stamp, StampKind::Human);
+        assert_eq!(o.replace_with, Some(b'_'));
+        assert_eq!(o.replace_set, b"ab");
+        assert_eq!(o.line_max, 500);
+        assert_eq!(o.buf_len, DEFAULT_BUF);
+        assert!(o.verbose && !o.tee);
+        assert_eq!(o.dirs.len(), 2);
+        assert_eq!(run(&["-tttt", "d"]).unwrap().stamp, StampKind::Iso);
+        assert_eq!(run(&["-R", "x", "d"]).unwrap().replace_with, Some(b'_'));
+        assert_eq!(
+            run(&["-R", "x", "-r", "#", "d"]).unwrap().replace_with,
+            Some(b'#')
+        );
+        assert!(run(&["-o", "d"]).unwrap().tee);
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert!(run(&[]).is_err());
+        assert!(run(&["-r", "ab", "d"]).is_err());
+        assert!(run(&["-l", "x", "d"]).is_err());
+        assert!(run(&["-l", "2000", "-b", "1000", "d"]).is_err());
+        assert!(run(&["-q", "d"]).is_err());
+        assert!(run(&["-l"]).is_err());
+    }
+}
