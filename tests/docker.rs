@@ -397,12 +397,18 @@ fn svctl_in_docker_exec_behaves_like_sv() {
     assert!(restarted.starts_with("ok: run: app: (pid "), "{restarted}");
     assert_ne!(status_pid(&restarted), Some(pid), "{restarted}");
 
+    // Like sv: `down` sends and says nothing; -v waits and reports.
     let out = c.exec(&["svctl", "down", "app"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).starts_with("ok: down: app: "), "{}", text(&out));
-    let out = c.exec(&["svctl", "status", "app"]);
+    assert_eq!(text(&out), "");
+    common::wait_until(Duration::from_secs(10), "app down", || {
+        let status = text(&c.exec(&["svctl", "status", "app"]));
+        status.starts_with("down: app: ") && status.contains("normally up")
+    });
+    let out = c.exec(&["svctl", "-v", "up", "app"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        text(&out).starts_with("down: app: ") && text(&out).contains("normally up"),
+        text(&out).starts_with("ok: run: app: (pid "),
         "{}",
         text(&out)
     );
@@ -613,11 +619,14 @@ fn interactive_tty_ctrl_c_reaches_only_the_shell() {
     let app_pid = status_pid(&text(&c.exec(&["svctl", "status", "app"])));
     assert!(app_pid.is_some());
 
-    tty.send(b"sleep 101; echo RC-$((0+$?))\n");
+    tty.send(b"sleep 101\n");
     common::wait_until(Duration::from_secs(10), "sleep 101 running", || {
         String::from_utf8_lossy(&c.exec(&["ps", "-o", "args"]).stdout).contains("sleep 101")
     });
     tty.send(b"\x03");
+    // An interactive shell abandons the rest of a line on SIGINT, so the
+    // status is asked for on the next one.
+    tty.send(b"echo RC-$((0+$?))\n");
     common::wait_until(Duration::from_secs(10), "Ctrl-C to end sleep", || {
         tty.has("RC-130")
     });
@@ -813,6 +822,8 @@ fn k8s_probe_and_prestop_commands_work_in_the_image() {
         assert_eq!(out.status.code(), Some(0), "{kind}: {}", text(&out));
     }
     // After preStop, web is down: not ready, but the container is alive.
+    // (A readiness probe must be `svctl ready`: `check` succeeds for a
+    // service that is down because it was asked to be.)
     assert_ne!(probe("readiness").status.code(), Some(0));
     assert_eq!(probe("liveness").status.code(), Some(0));
     c.stop(Some(m.grace));
