@@ -190,6 +190,11 @@ impl Container {
         s
     }
 
+    /// Only what the container wrote to stdout.
+    fn stdout_logs(&self) -> String {
+        String::from_utf8_lossy(&docker(&["logs", &self.name]).stdout).into_owned()
+    }
+
     fn wait_log(&self, needle: &str) {
         let found = common::wait_for(Duration::from_secs(20), || {
             self.logs().contains(needle).then_some(())
@@ -828,4 +833,53 @@ fn k8s_probe_and_prestop_commands_work_in_the_image() {
     assert_eq!(probe("liveness").status.code(), Some(0));
     c.stop(Some(m.grace));
     assert_eq!(c.exit_code(), 0, "{}", c.logs());
+}
+
+// ---------------------------------------------------------------------------
+// Logs
+// ---------------------------------------------------------------------------
+
+#[test]
+fn prefixed_log_lines_arrive_whole() {
+    const LINES: usize = 20_000;
+    let images = images();
+    // Two services, each through its own svlog teeing to the container's
+    // stdout with a prefix: both svlogs write to the one pipe Docker reads.
+    let c = Container::start("prefix", &[], &images.e2e, &["/srv/chatty"]);
+    let pad = "x".repeat(180);
+    let mut logs = String::new();
+    // Both last lines in whatever shape, and everything before them.
+    let done = common::wait_for(Duration::from_secs(60), || {
+        logs = c.stdout_logs();
+        (logs.contains("a-19999 ") && logs.contains("b-19999 ")).then_some(())
+    });
+    assert!(
+        done.is_some(),
+        "only {} of {} lines arrived",
+        logs.matches(&pad).count(),
+        2 * LINES
+    );
+    let mut seen = [vec![false; LINES], vec![false; LINES]];
+    let mut bad = Vec::new();
+    for line in logs.lines().filter(|l| l.contains("xxxxxxxxxx")) {
+        // Exactly "a | a-00042 xxx...x": prefix once, the whole line.
+        let parsed = (|| {
+            let (prefix, rest) = line.split_once(" | ")?;
+            let (tag, rest) = rest.split_once('-')?;
+            let (num, tail) = rest.split_once(' ')?;
+            let which = ["a", "b"].iter().position(|t| *t == prefix && *t == tag)?;
+            (tail == pad).then_some((which, num.parse::<usize>().ok()?))
+        })();
+        match parsed {
+            Some((which, n)) if n < LINES && !seen[which][n] => seen[which][n] = true,
+            _ => bad.push(line.chars().take(120).collect::<String>()),
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} broken, merged or repeated lines, e.g. {:?}",
+        bad.len(),
+        &bad[..bad.len().min(3)]
+    );
+    assert!(seen.iter().all(|s| s.iter().all(|&x| x)), "lines missing");
 }
