@@ -16,6 +16,7 @@ pub mod tai64n;
 
 // One module per program family.
 pub mod chpst;
+pub mod container;
 pub mod supervisor;
 pub mod svctl;
 pub mod svlog;

@@ -512,3 +512,51 @@ fn version_then_usage() {
     assert_eq!(out.code, Some(100));
     assert!(out.stderr.starts_with("chpst: version "), "{out:?}");
 }
+
+/// Unlike runit, a PATH element that is a plain file does not end the
+/// search (execvp(3) behaviour).
+#[test]
+fn a_path_element_that_is_a_file_is_skipped() {
+    let sb = Sandbox::new("pathfile");
+    fs::write(sb.path().join("plainfile"), "").unwrap();
+    common::write_script(sb.path().join("d2/tool"), "#!/bin/sh\necho d2\n");
+    let out = run_in(
+        sb.path(),
+        sb.command(&ours()).env("PATH", "plainfile:d2").arg("tool"),
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(0), "d2\n"),
+        "{out:?}"
+    );
+}
+
+/// `-0` with stdin already closed: done, not an error (runit 2.1.2 fails
+/// with "unable to close stdin: file descriptor not open"). Also shows
+/// that a closed descriptor stays closed through chpst (no Rust runtime
+/// reopening it on /dev/null).
+#[test]
+fn closing_an_already_closed_stdin_is_fine() {
+    let sb = Sandbox::new("closed");
+    let script =
+        r#"exec <&-; exec "$0" -0 sh -c '[ -e /proc/$$/fd/0 ] && echo open || echo closed'"#;
+    let out = run_in(
+        sb.path(),
+        Command::new("sh").args(["-c", script]).arg(ours()),
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(0), "closed\n"),
+        "{out:?}"
+    );
+    let script = r#"exec <&-; exec "$0" sh -c '[ -e /proc/$$/fd/0 ] && echo open || echo closed'"#;
+    let out = run_in(
+        sb.path(),
+        Command::new("sh").args(["-c", script]).arg(ours()),
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(0), "closed\n"),
+        "{out:?}"
+    );
+}

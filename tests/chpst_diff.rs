@@ -332,3 +332,48 @@ fn unreadable_envdir_matches_runit() {
         "chpst: fatal: unable to read private-file/SECRET: access denied\n"
     );
 }
+
+/// The PATH search: empty elements, unset PATH, and which errors end it.
+#[test]
+fn path_search_matches_runit() {
+    require_runit();
+    let sb = Sandbox::new("diff-pathsearch");
+    let p = sb.path();
+    // d1/tool is not executable, d2/tool is; d3/tool is a directory;
+    // ./tool (for empty PATH elements) says "cwd".
+    common::write_script(p.join("d2/tool"), "#!/bin/sh\necho d2\n");
+    common::write_script(p.join("tool"), "#!/bin/sh\necho cwd\n");
+    fs::create_dir_all(p.join("d1")).unwrap();
+    fs::write(p.join("d1/tool"), "#!/bin/sh\necho d1\n").unwrap();
+    fs::create_dir_all(p.join("d3/tool")).unwrap();
+    // No #! line: execve fails with ENOEXEC, which ends the search.
+    common::write_script(p.join("d1/noshebang"), "echo x\n");
+    common::write_script(p.join("d2/noshebang"), "#!/bin/sh\necho d2\n");
+    let cases: &[(Option<&str>, &str)] = &[
+        (Some("d1:d2"), "tool"),
+        (Some("d3:d1:d2"), "tool"),
+        (Some("d1"), "tool"),
+        (Some("d3"), "tool"),
+        (Some(""), "tool"),
+        (Some("d1::d2"), "tool"),
+        (Some("d1:d2"), "noshebang"),
+        (Some("d1:d2"), "missing"),
+        (None, "true"),
+        (None, "tool"),
+    ];
+    for (path, prog) in cases {
+        let mut outs = Vec::new();
+        for bin in [chpst_support::ours(), RUNIT.into()] {
+            let mut cmd = sb.command(&bin);
+            match path {
+                Some(v) => cmd.env("PATH", v),
+                None => cmd.env_remove("PATH"),
+            };
+            outs.push(run_in(p, cmd.arg(prog)));
+        }
+        assert_eq!(
+            outs[0], outs[1],
+            "PATH={path:?} {prog}: ours (left) vs runit (right)"
+        );
+    }
+}

@@ -7,7 +7,9 @@
 //!   `/bin:/usr/bin`; an empty element means the current directory);
 //! - the search goes on past "not there" (ENOENT, ENOTDIR) and past
 //!   EACCES/EPERM/EISDIR (remembering that error), and stops at any other
-//!   error, e.g. ENOEXEC for a script without `#!`.
+//!   error, e.g. ENOEXEC for a script without `#!`. (runit also stops at
+//!   ENOTDIR, a PATH element that is a file; like execvp(3), svkit treats
+//!   that as "not there".)
 
 use nix::errno::Errno;
 use nix::unistd::execve;

@@ -145,3 +145,31 @@ pub fn bin(name: &str) -> PathBuf {
     };
     PathBuf::from(exe)
 }
+
+/// Re-runs the current test binary to execute only the `#[ignore]`d test
+/// `helper` in a fresh single-threaded process, with `envs` set. For tests
+/// that must change process-wide state (uid, mount namespace) or reap with
+/// `waitpid(-1)` without disturbing the other tests running in parallel.
+/// Returns the helper's output; the helper reports through stdout lines.
+pub fn run_test_child(helper: &str, envs: &[(&str, &std::ffi::OsStr)]) -> std::process::Output {
+    let exe = std::env::current_exe().expect("current test binary");
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "--exact",
+        helper,
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+        "-q",
+    ]);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run test helper child")
+}
+
+/// Is the test process root (able to chown, setuid, mount)?
+pub fn is_root() -> bool {
+    // SAFETY: geteuid(2) has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
