@@ -146,7 +146,7 @@ impl Svscan {
                 (ready(&fds[0]), fds.get(1).is_some_and(ready))
             };
             if sig_ready {
-                while let Some(req) = self.signals.next() {
+                while let Some(req) = self.signals.next_request() {
                     self.on_request(req);
                 }
             }

@@ -236,7 +236,7 @@ impl Svscan {
             }
             let mut fds = [PollFd::new(self.signals.fd(), PollFlags::POLLIN)];
             let _ = poll(&mut fds, PollTimeout::from(10u8));
-            while self.signals.next().is_some() {}
+            while self.signals.next_request().is_some() {}
         }
     }
 }

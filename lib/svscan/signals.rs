@@ -64,7 +64,7 @@ impl Signals {
     }
 
     /// Next pending request, or `None` when the signalfd is drained.
-    pub fn next(&mut self) -> Option<Request> {
+    pub fn next_request(&mut self) -> Option<Request> {
         loop {
             match self.fd.read_signal() {
                 Ok(Some(info)) => match Signal::try_from(info.ssi_signo as i32) {
