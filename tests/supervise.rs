@@ -802,7 +802,7 @@ fn control_scripts_override_signals_with_clean_mask() {
     write_script(
         dir.join("control/h"),
         &format!(
-            "#!/bin/sh\ngrep SigBlk /proc/$$/status >> {m}\nexit 0\n",
+            "#!/bin/sh\nexec grep -E '^Sig(Blk|Ign)' /proc/self/status >> {m}\n",
             m = marks.display()
         ),
     );
@@ -828,7 +828,16 @@ fn control_scripts_override_signals_with_clean_mask() {
     wait_until(LONG, "control/h ran", || {
         lines(&marks).iter().any(|l| l.starts_with("SigBlk"))
     });
-    assert!(lines(&marks).contains(&"SigBlk:\t0000000000000000".to_string()));
+    assert!(
+        lines(&marks).contains(&"SigBlk:\t0000000000000000".to_string()),
+        "{:?}",
+        lines(&marks)
+    );
+    assert!(
+        lines(&marks).contains(&"SigIgn:\t0000000000000000".to_string()),
+        "{:?}",
+        lines(&marks)
+    );
     // control/a exits 1: not handled, so ALRM goes out and kills run.
     sup.send("a");
     wait_new_pid(&dir, pid);

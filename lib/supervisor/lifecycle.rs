@@ -307,9 +307,19 @@ impl Supervisor {
             .last_start
             .map(|t| t + MIN_RUN_SPACING)
             .filter(|t| *t > now);
-        self.write_status(w);
         if self.svc(w).want == Want::Up {
             self.plan_restart(w, now);
+        }
+        // A restart that is due right now writes the status when it forks:
+        // the down state would be overwritten a moment later anyway, and
+        // skipping it gets the service back ~4 file replacements sooner.
+        let svc = self.svc(w);
+        let restart_now = svc.wants_start()
+            && svc.not_before.is_none()
+            && (w == Which::Log || !self.vanished)
+            && (w == Which::Main || self.main.want != Want::Exit);
+        if !restart_now {
+            self.write_status(w);
         }
     }
 
@@ -348,7 +358,6 @@ impl Supervisor {
                         limit.window.as_secs()
                     ),
                 );
-                self.write_status(w);
                 return;
             }
             svc.restart_times.push_back(now);
@@ -357,7 +366,6 @@ impl Supervisor {
         if let Some(b) = svc.settings.backoff {
             svc.not_before = Some(now + b.delay(svc.restarts));
         }
-        self.write_status(w);
     }
 
     /// Starts what is due; returns the exit code once supervise should exit.

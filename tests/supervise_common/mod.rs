@@ -66,7 +66,7 @@ impl Sup {
     pub fn wait_listening(&self) {
         let dir = self.dir.clone();
         wait_until(LONG, "supervise listening", || {
-            listening(&dir) && status(&dir).is_some()
+            listening(&dir) && status(&dir).is_some() && ext_status(&dir).is_some()
         });
     }
 
