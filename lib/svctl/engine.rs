@@ -86,11 +86,18 @@ pub struct Engine<'a> {
 impl Engine<'_> {
     /// Sends to every target (all before any waiting), then waits.
     pub fn run(&mut self, targets: &mut [Target]) {
-        let mut watcher = if self.waiting {
-            Watcher::new().ok()
-        } else {
-            None
-        };
+        let mut watcher = None;
+        if self.waiting {
+            match Watcher::new() {
+                Ok(w) => watcher = Some(w),
+                // E.g. the per-user inotify instance limit is reached.
+                Err(e) => crate::msg::warn_why(
+                    "svctl",
+                    "unable to use inotify, re-reading every 100 ms",
+                    crate::errstr::io_error_str(&e),
+                ),
+            }
+        }
         if let Some(w) = watcher.as_mut() {
             for (i, t) in targets.iter().enumerate() {
                 if t.cd_error.is_none() {

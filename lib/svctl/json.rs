@@ -22,13 +22,14 @@
 //!   "log": { same fields, without "log" } | null }
 //! ```
 
-use super::probe::{ext_status, probe, Probe};
+use super::probe::{settled_snapshot, Probe, Snapshot};
 use crate::errstr::runit_error_str;
-use crate::extstatus::{ExtStatus, LastExit};
+use crate::extstatus::LastExit;
 use crate::servicedir::{DOWN, LOG_DIR};
 use crate::tai64n::Tai64n;
 use std::fmt::Write;
 use std::path::Path;
+use std::time::Duration;
 
 pub enum Json {
     Null,
@@ -112,15 +113,15 @@ fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Json) -> Json {
 fn one(dir: &Path, now: Tai64n, errors: &mut u32) -> Vec<(&'static str, Json)> {
     let normally_up = !dir.join(DOWN).exists();
     let mut f: Vec<(&'static str, Json)> = Vec::new();
-    let status = match probe(dir) {
-        Probe::Alive(s) => Some(s),
-        Probe::NotRunning => {
+    let snap = match settled_snapshot(dir, Duration::from_secs(1)) {
+        Ok(s) => Some(s),
+        Err(Probe::NotRunning) => {
             *errors += 1;
             f.push(("supervised", Json::Bool(false)));
             f.push(("error", Json::Str("runsv not running".into())));
             None
         }
-        Probe::Failed { what, errno } => {
+        Err(Probe::Failed { what, errno }) => {
             *errors += 1;
             let mut msg = what.to_string();
             if let Some(e) = errno {
@@ -131,16 +132,15 @@ fn one(dir: &Path, now: Tai64n, errors: &mut u32) -> Vec<(&'static str, Json)> {
             f.push(("error", Json::Str(msg)));
             None
         }
+        Err(Probe::Alive(_)) => None,
     };
-    let Some(st) = status else {
+    let Some(Snapshot { status: st, ext }) = snap else {
         f.push((
             "normally",
             Json::Str(if normally_up { "up" } else { "down" }.into()),
         ));
         return f;
     };
-    // svkit-status may be mid-replacement; a few re-reads settle it.
-    let ext: Option<ExtStatus> = (0..3).find_map(|_| ext_status(dir, &st).ok()).flatten();
     f.push(("supervised", Json::Bool(true)));
     f.push(("error", Json::Null));
     let state = st.state().map(|s| s.word());
@@ -207,6 +207,7 @@ pub fn service(name: &str, dir: &Path, errors: &mut u32) -> Json {
                 runit_error_str(e)
             )),
         ));
+        fields.push(("log", Json::Null));
         return Json::Obj(fields);
     }
     fields.extend(one(dir, now, errors));

@@ -159,3 +159,35 @@ pub fn snapshot(dir: &Path) -> Result<Option<Snapshot>, Probe> {
 pub fn declares_readiness(dir: &Path) -> bool {
     dir.join(NOTIFICATION_FD).exists()
 }
+
+/// Like [`snapshot`], but when the two files are momentarily out of step
+/// waits (inotify, at most `patience`) for the supervisor to finish its
+/// update; after that gives the status without svkit-status.
+pub fn settled_snapshot(dir: &Path, patience: std::time::Duration) -> Result<Snapshot, Probe> {
+    if let Some(s) = snapshot(dir)? {
+        return Ok(s);
+    }
+    let deadline = std::time::Instant::now() + patience;
+    let mut watcher = super::watch::Watcher::new().ok();
+    if let Some(w) = watcher.as_mut() {
+        w.watch(0, dir);
+    }
+    loop {
+        if let Some(s) = snapshot(dir)? {
+            return Ok(s);
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return match probe(dir) {
+                Probe::Alive(status) => Ok(Snapshot { status, ext: None }),
+                other => Err(other),
+            };
+        }
+        match watcher.as_mut() {
+            Some(w) => {
+                w.wait(Some(left), &|_| false);
+            }
+            None => std::thread::sleep(left.min(super::watch::UNWATCHED_RECHECK)),
+        }
+    }
+}

@@ -89,6 +89,12 @@ impl Watcher {
             });
             return;
         }
+        // A dangling `supervise` symlink (Debian: -> /run/runit/supervise/X)
+        // gets its target created elsewhere, with no event here.
+        if std::fs::symlink_metadata(dir.join(SUPERVISE_DIR)).is_ok() {
+            self.unwatched.push(target);
+            return;
+        }
         match w.add(&dir, WatchMask::CREATE | WatchMask::MOVED_TO) {
             Ok(wd) => {
                 self.watches.push(Watch {
@@ -120,6 +126,9 @@ impl Watcher {
     /// or until `timeout` (None = no limit). `absent(t)`: target `t`'s
     /// supervisor was missing at the last look. Returns `true` on an event.
     pub fn wait(&mut self, timeout: Option<Duration>, absent: &dyn Fn(usize) -> bool) -> bool {
+        for t in self.unwatched.clone() {
+            self.arm(t);
+        }
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         loop {
             let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));

@@ -126,3 +126,46 @@ pub fn link(target: &Path, dir: &Path, name: &str) -> PathBuf {
     symlink(target, &p).unwrap();
     p
 }
+
+/// svkit's supervise on a service directory. It starts services in their
+/// own sessions, so besides killing supervise (its process group), drop
+/// also kills the processes its status files name.
+pub struct Ours {
+    pub guard: Option<Guard>,
+    pub dir: PathBuf,
+}
+
+pub fn ours(dir: &Path) -> Ours {
+    Ours {
+        guard: Some(supervise_with(&bin("supervise"), dir)),
+        dir: dir.to_path_buf(),
+    }
+}
+
+impl Drop for Ours {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        for d in [self.dir.clone(), self.dir.join("log")] {
+            if let Some(s) = read_status(&d) {
+                if s.pid != 0 {
+                    // The pid comes from the status file of a supervisor this
+                    // test started; the service leads its own group.
+                    let _ = nix::sys::signal::killpg(
+                        nix::unistd::Pid::from_raw(s.pid as i32),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(s.pid as i32),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
+        }
+    }
+}
+
+pub fn ext_status(dir: &Path) -> Option<svkit::extstatus::ExtStatus> {
+    svkit::extstatus::ExtStatus::decode(
+        &std::fs::read_to_string(dir.join("supervise/svkit-status")).ok()?,
+    )
+}
