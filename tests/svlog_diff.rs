@@ -228,3 +228,22 @@ fn final_line_without_newline_svlogd_drops_svlog_keeps() {
     assert_eq!(text(&a.join("current")), "a\n");
     assert_eq!(text(&b.join("current")), "a\nb-no-newline\n");
 }
+
+#[test]
+fn same_split_of_lines_longer_than_s() {
+    let tmp = TempDir::new("svlogdiff-split");
+    let data: Vec<u8> = (0..12)
+        .flat_map(|i| format!("{i:02}{}\n", "y".repeat(147)).into_bytes())
+        .collect();
+    let [(a, _), (b, _)] = both(&tmp, &[], "s100\nn0\n", &data);
+    let sizes = |d: &std::path::Path| -> Vec<u64> {
+        rotated(d)
+            .iter()
+            .map(|f| fs::metadata(f).unwrap().len())
+            .collect()
+    };
+    assert_eq!(sizes(&a), sizes(&b));
+    assert!(sizes(&b).iter().all(|&s| s == 100));
+    assert_eq!(all_logs(&a), all_logs(&b));
+    assert_eq!(all_logs(&b), data);
+}

@@ -3,7 +3,7 @@
 //!
 //! Loss bound: svlog only reads when it has written everything read before
 //! (every chunk is flushed before the next `read(2)`), so at any moment at
-//! most one read buffer (`-b`, default 64 KiB) has been read and not yet
+//! most one read buffer (`-b`, default 128 KiB) has been read and not yet
 //! written — which is all a SIGKILL can lose. A line longer than the buffer
 //! is written in pieces as it arrives, so memory stays bounded.
 //!
@@ -47,6 +47,9 @@ pub struct Engine {
     /// `replace[b]`: byte b is replaced (never `\n`).
     replace: Option<[bool; 256]>,
     plain: bool,
+    /// Every line goes everywhere (no patterns, no UDP): per-directory
+    /// loops over the chunk's lines instead of the general dispatch.
+    simple: bool,
     buf: Vec<u8>,
     /// Unprocessed bytes are `buf[..end]` (a line not finished yet).
     end: usize,
@@ -60,6 +63,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(opts: Options, sig: Signals) -> Engine {
+        widen_input_pipe();
         let dirs = open_dirs(&opts);
         let replace = opts.replace_with.map(|_| {
             let mut t = [false; 256];
@@ -81,6 +85,7 @@ impl Engine {
             err: Sink::stderr(),
             replace,
             plain: false,
+            simple: false,
             end: 0,
             partial_time: None,
             open_line: false,
@@ -93,6 +98,10 @@ impl Engine {
     fn reconfigured(&mut self) {
         self.selected = vec![true; self.dirs.len()];
         let stamp = self.stamper.kind() != super::stamp::StampKind::None;
+        self.simple = self
+            .dirs
+            .iter()
+            .all(|d| !d.cfg.has_patterns() && d.udp.is_none() && d.writes_file());
         self.plain = !stamp
             && self.replace.is_none()
             && self.dirs.iter().all(|d| {
@@ -107,15 +116,10 @@ impl Engine {
     /// Runs until end of input or TERM; returns the exit code.
     pub fn run(mut self) -> i32 {
         loop {
-            self.sig.drain();
             self.handle_signals();
             if self.sig.pending.term {
                 self.finish_line_after_term();
                 break;
-            }
-            let now = Instant::now();
-            for i in 0..self.dirs.len() {
-                self.dirs[i].service_timers(&mut self.sig, now);
             }
             let deadline = self.dirs.iter().filter_map(|d| d.next_deadline()).min();
             let timeout = deadline.map(|d| timespec(d.saturating_duration_since(Instant::now())));
@@ -129,10 +133,19 @@ impl Engine {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(e) => msg::fatal(PROG, 111, "unable to poll", why(e)),
             }
-            if !fds[1].revents().is_empty() {
+            let input_ready = !fds[0].revents().is_empty();
+            let signalled = !fds[1].revents().is_empty();
+            // Timers before new input: a `t` deadline that passed while
+            // `current` was empty is re-armed, not applied to the new line.
+            let now = Instant::now();
+            for i in 0..self.dirs.len() {
+                self.dirs[i].service_timers(&mut self.sig, now);
+            }
+            if signalled {
+                self.sig.drain();
                 continue; // signals first: TERM must not read ahead
             }
-            if fds[0].revents().is_empty() {
+            if !input_ready {
                 continue;
             }
             match rustix::io::read(stdin, &mut self.buf[self.end..]) {
@@ -227,7 +240,7 @@ impl Engine {
             } else {
                 let stamp = self.stamp_for(t);
                 self.replace_bytes(0, self.end);
-                self.head(&stamp, 0, self.end);
+                self.head(&stamp, 0, self.end, false);
             }
             self.end = 0;
             self.tail_end();
@@ -307,14 +320,40 @@ impl Engine {
                 self.bulk(pos, chunk_end);
                 pos = chunk_end;
             }
+        } else if self.simple && pos < end {
+            if let Some(last) = scan::rfind(b'\n', &self.buf[pos..end]) {
+                let chunk_end = pos + last + 1;
+                self.replace_bytes(pos, chunk_end);
+                let first = self.stamp_for(carried.unwrap_or(now));
+                let rest = self.stamp_for(now);
+                let Engine {
+                    dirs,
+                    buf,
+                    sig,
+                    tee,
+                    opts,
+                    ..
+                } = self;
+                let lines = &buf[pos..chunk_end];
+                for d in dirs.iter_mut() {
+                    d.put_lines(sig, first.get(), rest.get(), lines);
+                    if let Some(p) = self_tee_prefix(opts, d) {
+                        let mut stamp = first.get();
+                        for line in lines[..lines.len() - 1].split(|&b| b == b'\n') {
+                            tee.push(&[stamp, p, line, b"\n"]);
+                            stamp = rest.get();
+                        }
+                    }
+                }
+                pos = chunk_end;
+            }
         } else if pos < end {
             self.replace_bytes(pos, end);
             let first = self.stamp_for(carried.unwrap_or(now));
             let rest = self.stamp_for(now);
             let mut stamp = &first;
             while let Some(i) = scan::find(b'\n', &self.buf[pos..end]) {
-                self.head(stamp, pos, pos + i);
-                self.tail_end();
+                self.head(stamp, pos, pos + i, true);
                 pos += i + 1;
                 stamp = &rest;
             }
@@ -336,7 +375,7 @@ impl Engine {
         if self.end == self.buf.len() {
             let stamp = self.stamp_for(began);
             self.replace_bytes(0, self.end);
-            self.head(&stamp, 0, self.end);
+            self.head(&stamp, 0, self.end, false);
             self.open_line = true;
             self.end = 0;
             self.partial_time = None;
@@ -362,8 +401,10 @@ impl Engine {
     }
 
     /// The start of a line (`buf[from..to]`, no newline): decide where it
-    /// goes and write stamp, prefix and these bytes.
-    fn head(&mut self, stamp: &Stamp, from: usize, to: usize) {
+    /// goes and write stamp, prefix and these bytes, and the newline when
+    /// the line is `complete`.
+    fn head(&mut self, stamp: &Stamp, from: usize, to: usize, complete: bool) {
+        let nl: &[u8] = if complete { b"\n" } else { b"" };
         let Engine {
             dirs,
             buf,
@@ -385,8 +426,11 @@ impl Engine {
             if *plain {
                 selected[i] = true;
                 d.put(sig, line);
+                if complete {
+                    d.put(sig, b"\n");
+                }
                 if self_tee_prefix(opts, d).is_some() {
-                    tee.push(&[line]);
+                    tee.push(&[line, nl]);
                 }
                 continue;
             }
@@ -421,12 +465,10 @@ impl Engine {
                 }
             }
             if d.writes_file() {
-                d.put(sig, stamp);
-                d.put(sig, &d.cfg.prefix.clone());
-                d.put(sig, line);
+                d.put_record(sig, stamp, line, complete);
             }
             if let Some(p) = self_tee_prefix(opts, d) {
-                tee.push(&[stamp, p, line]);
+                tee.push(&[stamp, p, line, nl]);
             }
         }
     }
@@ -499,6 +541,20 @@ fn self_tee_prefix<'a>(opts: &Options, d: &'a LogDir) -> Option<&'a [u8]> {
         Some(None) => Some(&d.cfg.prefix),
         None if opts.tee => Some(&d.cfg.prefix),
         None => None,
+    }
+}
+
+/// Input pipe capacity svlog asks for: fewer wakeups per megabyte, and
+/// more room for the producer while the logger restarts (the pipe outlives
+/// svlog). Best effort: a pipe already larger, or a refusal, is fine.
+const PIPE_CAPACITY: usize = 256 * 1024;
+
+fn widen_input_pipe() {
+    let stdin = rustix::stdio::stdin();
+    if let Ok(size) = rustix::pipe::fcntl_getpipe_size(stdin) {
+        if size < PIPE_CAPACITY {
+            let _ = rustix::pipe::fcntl_setpipe_size(stdin, PIPE_CAPACITY);
+        }
     }
 }
 

@@ -223,6 +223,51 @@ impl LogDir {
         }
     }
 
+    /// One line's record: stamp, the `p` prefix, the line bytes and
+    /// optionally its newline. The common case (no rotation boundary
+    /// near) is a few copies into the pending buffer.
+    pub fn put_record(&mut self, sig: &mut Signals, stamp: &[u8], line: &[u8], newline: bool) {
+        let prefix = std::mem::take(&mut self.cfg.prefix);
+        let len = stamp.len() + prefix.len() + line.len() + usize::from(newline);
+        let limit = if self.special { 0 } else { self.cfg.size_max };
+        let threshold = if limit > self.line_max {
+            limit - self.line_max
+        } else {
+            limit
+        };
+        if (limit == 0 || self.size + (len as u64) < threshold)
+            && self.pending.len() + len <= PENDING_CAP
+        {
+            self.pending.extend_from_slice(stamp);
+            self.pending.extend_from_slice(&prefix);
+            self.pending.extend_from_slice(line);
+            if newline {
+                self.pending.push(b'\n');
+            }
+            self.size += len as u64;
+        } else {
+            self.put(sig, stamp);
+            self.put(sig, &prefix);
+            self.put(sig, line);
+            if newline {
+                self.put(sig, b"\n");
+            }
+        }
+        self.cfg.prefix = prefix;
+    }
+
+    /// Complete lines (`data` ends with a newline), each written as a
+    /// record with `first` as the first line's stamp and `stamp` after.
+    pub fn put_lines(&mut self, sig: &mut Signals, first: &[u8], stamp: &[u8], data: &[u8]) {
+        let mut s = first;
+        let mut p = 0;
+        while let Some(i) = super::scan::find(b'\n', &data[p..]) {
+            self.put_record(sig, s, &data[p..p + i], true);
+            p += i + 1;
+            s = stamp;
+        }
+    }
+
     fn buffer(&mut self, sig: &mut Signals, data: &[u8]) {
         if self.pending.len() + data.len() > PENDING_CAP {
             self.flush(sig);
@@ -645,8 +690,7 @@ fn unique_name(dir: &OwnedFd, suffix: char) -> String {
     loop {
         let name = format!("{}.{suffix}", t.to_hex_label());
         match rustix::fs::statat(dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
-            Err(Errno::NOENT) => return name,
-            _ => {
+            Ok(_) => {
                 let next = Tai64n::now();
                 t = if next > t {
                     next
@@ -657,6 +701,8 @@ fn unique_name(dir: &OwnedFd, suffix: char) -> String {
                     }
                 };
             }
+            // ENOENT, or an error the rename will report itself
+            Err(_) => return name,
         }
     }
 }

@@ -6,8 +6,10 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-/// Default and minimum read buffer: one Linux pipe's worth.
-pub const DEFAULT_BUF: usize = 64 * 1024;
+/// Default read buffer; also the most a SIGKILL can lose.
+pub const DEFAULT_BUF: usize = 128 * 1024;
+/// Smallest read buffer svlog uses, whatever `-b` says.
+pub const MIN_BUF: usize = 64 * 1024;
 
 pub const USAGE: &str = "svlog [-tttvo] [-r c] [-R abc] [-l len] [-b buflen] dir ...";
 
@@ -23,7 +25,8 @@ Reads lines on standard input and appends them to each log directory's
   -r c        replace non-printable bytes with c
   -R abc      also replace these bytes (with c, or _ without -r)
   -l len      bytes of a line used for patterns, stderr and UDP (1000)
-  -b buflen   read buffer size; at least 65536, must exceed len
+  -b buflen   read buffer size (default 131072, at least 65536);
+              must exceed len
   -o          copy selected lines to standard output (tee)
   -v          verbose: info messages on standard error
   -V, --version  print the version
@@ -169,7 +172,12 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, UsageError> {
             opts.line_max
         )));
     }
-    opts.buf_len = buf_len_arg.max(DEFAULT_BUF).max(opts.line_max + 1);
+    opts.buf_len = if buf_len_arg == 0 {
+        DEFAULT_BUF
+    } else {
+        buf_len_arg.max(MIN_BUF)
+    }
+    .max(opts.line_max + 1);
     opts.stamp = match stamps {
         0 => StampKind::None,
         1 => StampKind::Tai64n,
@@ -212,7 +220,9 @@ mod tests {
         assert_eq!(o.replace_with, Some(b'_'));
         assert_eq!(o.replace_set, b"ab");
         assert_eq!(o.line_max, 500);
-        assert_eq!(o.buf_len, DEFAULT_BUF);
+        assert_eq!(o.buf_len, MIN_BUF);
+        assert_eq!(run(&["d"]).unwrap().buf_len, DEFAULT_BUF);
+        assert_eq!(run(&["-b", "1000000", "d"]).unwrap().buf_len, 1_000_000);
         assert!(o.verbose && !o.tee);
         assert_eq!(o.dirs.len(), 2);
         assert_eq!(run(&["-tttt", "d"]).unwrap().stamp, StampKind::Iso);
