@@ -333,6 +333,46 @@ fn docker_stop_is_clean_and_quick() {
     );
     assert!(logs.contains("heartbeat: stopping"), "{logs}");
     assert!(took < Duration::from_secs(3), "docker stop took {took:?}");
+    // Without -t the streams stay apart: services' stdout on stdout,
+    // svscan's own messages on stderr.
+    let stdout = c.stdout_logs();
+    assert!(stdout.contains("app: up"), "{stdout}");
+    assert!(!stdout.contains("svscan:"), "{stdout}");
+    assert!(logs.contains("svscan:"), "{logs}");
+}
+
+#[test]
+fn stop_signal_quit_also_shuts_down_cleanly() {
+    let images = images();
+    let c = Container::start("quit", &["--stop-signal", "SIGQUIT"], &images.e2e, &[]);
+    c.wait_log("app: up");
+    let took = c.stop(None);
+    assert_eq!(c.exit_code(), 0, "{}", c.logs());
+    assert!(c.logs().contains("app: got TERM"), "{}", c.logs());
+    assert!(took < Duration::from_secs(3), "docker stop took {took:?}");
+}
+
+#[test]
+fn service_added_with_docker_cp_is_started() {
+    let images = images();
+    let c = Container::start("cp", &[], &images.e2e, &[]);
+    c.wait_log("app: up");
+    let tmp = common::TempDir::new("docker-cp");
+    common::write_script(
+        tmp.join("late/run"),
+        "#!/bin/sh\necho \"late: up\"\nexec sleep 3600\n",
+    );
+    std::os::unix::fs::symlink("/run/svkit.late", tmp.join("late/supervise")).unwrap();
+    // Copy under a dot-name (svscan skips those), then rename: svscan must
+    // never see a half-copied directory. inotify picks it up, no HUP.
+    let src = tmp.join("late").display().to_string();
+    docker_ok(&["cp", &src, &format!("{}:/etc/service/.late", c.name)]);
+    let out = c.exec(&["mv", "/etc/service/.late", "/etc/service/late"]);
+    assert!(out.status.success(), "{}", text(&out));
+    c.wait_log("late: up");
+    common::wait_until(Duration::from_secs(10), "late running", || {
+        text(&c.exec(&["svctl", "status", "late"])).starts_with("run: late: ")
+    });
 }
 
 #[test]
