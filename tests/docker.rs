@@ -923,3 +923,68 @@ fn prefixed_log_lines_arrive_whole() {
     );
     assert!(seen.iter().all(|s| s.iter().all(|&x| x)), "lines missing");
 }
+
+// ---------------------------------------------------------------------------
+// Bad input
+// ---------------------------------------------------------------------------
+
+#[test]
+fn debian_init_script_failure_stops_the_container_with_its_status() {
+    let images = images();
+    let tmp = common::TempDir::new("initfail");
+    common::write_script(
+        tmp.join("20-fail"),
+        "#!/bin/sh\necho 20-fail: ran\nexit 7\n",
+    );
+    let mount = format!(
+        "{}:/etc/my_init.d/20-fail:ro",
+        tmp.join("20-fail").display()
+    );
+    let (code, out) = run_fg("initfail", &["--rm", "-v", &mount], &images.debian_e2e, &[]);
+    assert_eq!(code, 7, "{out}");
+    assert!(out.contains("10-publish: ran"), "{out}");
+    assert!(
+        out.contains("my_init: /etc/my_init.d/20-fail failed with status 7"),
+        "{out}"
+    );
+    assert!(!out.contains("envprint:"), "services started anyway: {out}");
+}
+
+#[test]
+fn image_scripts_reject_bad_input() {
+    let images = images();
+    let script = repo().join("service-examples/docker/build-images.sh");
+    let run = |args: &[&str], envs: &[(&str, &str)]| {
+        let out = Command::new(&script)
+            .args(args)
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out))
+    };
+    let (code, out) = run(&["--bogus"], &[]);
+    assert_eq!(code, Some(100), "{out}");
+    assert!(
+        out.contains("build-images: fatal: unknown argument '--bogus'"),
+        "{out}"
+    );
+
+    let (code, out) = run(&["-b", "/nonexistent", "minimal"], &[]);
+    assert_eq!(code, Some(100), "{out}");
+    assert!(out.contains("/nonexistent/svscan missing"), "{out}");
+
+    // A dynamically linked busybox would not run in FROM scratch.
+    let bins = images.static_bins.display().to_string();
+    let (code, out) = run(
+        &["-p", "svkit-test", "-t", "never", "-b", &bins, "minimal"],
+        &[("SVKIT_BUSYBOX", env!("CARGO_BIN_EXE_svctl"))],
+    );
+    assert_eq!(code, Some(100), "{out}");
+    assert!(
+        out.contains("is dynamically linked; need busybox-static"),
+        "{out}"
+    );
+    assert!(docker(&["image", "inspect", "svkit-test/minimal:never"])
+        .stdout
+        .starts_with(b"[]"));
+}
