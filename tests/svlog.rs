@@ -137,7 +137,7 @@ fn help_agrees_with_man_page() {
         );
         assert!(man.contains(&flag.replace('-', "\\-")), "man lacks {flag}");
     }
-    for directive in ["STOTAL", "o[PREFIX]", "sSIZE", "!PROCESSOR"] {
+    for directive in ["STOTAL", "aAGE", "o[PREFIX]", "sSIZE", "!PROCESSOR"] {
         assert!(help.contains(directive), "help lacks {directive}");
     }
     for word in [
@@ -525,4 +525,36 @@ fn idle_means_no_wakeups() {
     // observation window for a negative claim
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(context_switches(g.pid), before, "svlog woke up while idle");
+}
+
+/// A rotated-file name for a moment `ago` in the past.
+fn name_aged(ago: Duration) -> String {
+    let t = std::time::SystemTime::now() - ago;
+    format!(
+        "{}.s",
+        svkit::tai64n::Tai64n::from_system_time(t).to_hex_label()
+    )
+}
+
+#[test]
+fn age_limit_deletes_old_rotated_files_on_a_timer() {
+    let tmp = TempDir::new("svlog-age");
+    let d = logdir(&tmp, "d", Some("a1m\n"));
+    let old = name_aged(Duration::from_secs(7200));
+    let soon = name_aged(Duration::from_secs(58));
+    let young = name_aged(Duration::from_secs(10));
+    for n in [&old, &soon, &young] {
+        fs::write(d.join(n), "archived\n").unwrap();
+    }
+    let (r, w) = pipe();
+    let mut g = spawn_on(&[d.to_str().unwrap()], Stdio::from(r));
+    // at start: the two-hour-old file goes
+    wait_until(T, "old file deleted at start", || !d.join(&old).exists());
+    // the next one passes the limit about two seconds later, with no input
+    wait_until(T, "file deleted when it passes the age", || {
+        !d.join(&soon).exists()
+    });
+    assert!(d.join(&young).exists());
+    drop(w);
+    assert_eq!(g.wait_timeout(T).unwrap().code(), Some(0));
 }

@@ -26,6 +26,12 @@ pub fn kind_of(name: &[u8]) -> Option<u8> {
     matches!(name[26], b's' | b'u' | b't').then_some(name[26])
 }
 
+/// When a rotated file was made (from its TAI64N name).
+pub fn time_of(name: &str) -> Option<std::time::SystemTime> {
+    let t = crate::tai64n::Tai64n::parse_hex_label(name.get(..25)?)?;
+    Some(t.to_system_time())
+}
+
 /// Lists `.s` and `.u` files (oldest first) and `.t` leftovers.
 pub fn list(dir: BorrowedFd<'_>) -> rustix::io::Result<(Vec<Rotated>, Vec<String>)> {
     let fd = rustix::fs::openat(

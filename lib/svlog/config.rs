@@ -4,7 +4,8 @@
 //! svlogd's directives: `sSIZE[k|m]`, `nNUM`, `NMIN`, `tSECS[m|h]`, `!CMD`,
 //! `ua.b.c.d[:port]`, `Ua.b.c.d[:port]`, `pPREFIX`, `+PAT`, `-PAT`, `ePAT`,
 //! `EPAT`. svkit adds `STOTAL[k|m|g]` (cap on the bytes of rotated files plus
-//! `current`) and `o[PREFIX]` (copy selected lines to standard output).
+//! `current`), `aAGE[m|h|d]` (delete rotated files older than AGE) and
+//! `o[PREFIX]` (copy selected lines to standard output).
 //! Empty lines and `#` comments are ignored. A line svlog cannot use is
 //! reported (by line number) and skipped; the other lines still apply.
 
@@ -34,6 +35,8 @@ pub struct DirConfig {
     pub patterns: Vec<(u8, Vec<u8>)>,
     /// `S` (svkit): total bytes for rotated files plus `current`; 0 = no cap.
     pub total_max: u64,
+    /// `a` (svkit): delete rotated files older than this.
+    pub max_age: Option<Duration>,
     /// `o` (svkit): copy selected lines to stdout; `Some(prefix)` when the
     /// line had an argument.
     pub tee: Option<Option<Vec<u8>>>,
@@ -52,6 +55,7 @@ impl Default for DirConfig {
             prefix: Vec::new(),
             patterns: Vec::new(),
             total_max: 0,
+            max_age: None,
             tee: None,
         }
     }
@@ -100,17 +104,8 @@ fn apply_line(cfg: &mut DirConfig, line: &[u8]) -> Result<(), &'static str> {
         b'S' => cfg.total_max = sized(arg, "bad total size")?,
         b'n' => cfg.keep_max = number(arg).ok_or("bad number of files")?,
         b'N' => cfg.keep_min = number(arg).ok_or("bad minimum number of files")?,
-        b't' => {
-            let (n, unit) = split_unit(arg).ok_or("bad rotation time")?;
-            let secs = match unit {
-                b"" => n,
-                b"m" => n.saturating_mul(60),
-                b"h" => n.saturating_mul(3600),
-                b"d" => n.saturating_mul(86_400),
-                _ => return Err("bad rotation time"),
-            };
-            cfg.rotate_every = (secs > 0).then(|| Duration::from_secs(secs));
-        }
+        b't' => cfg.rotate_every = duration(arg).ok_or("bad rotation time")?,
+        b'a' => cfg.max_age = duration(arg).ok_or("bad maximum age")?,
         b'!' => {
             if !arg.is_empty() {
                 let cmd = std::str::from_utf8(arg).map_err(|_| "processor is not UTF-8")?;
@@ -142,6 +137,19 @@ fn number(arg: &[u8]) -> Option<u64> {
 fn split_unit(arg: &[u8]) -> Option<(u64, &[u8])> {
     let digits = arg.iter().take_while(|b| b.is_ascii_digit()).count();
     Some((number(&arg[..digits])?, &arg[digits..]))
+}
+
+/// `SECS[m|h|d]`; 0 means off (`None`).
+fn duration(arg: &[u8]) -> Option<Option<Duration>> {
+    let (n, unit) = split_unit(arg)?;
+    let secs = match unit {
+        b"" => n,
+        b"m" => n.saturating_mul(60),
+        b"h" => n.saturating_mul(3600),
+        b"d" => n.saturating_mul(86_400),
+        _ => return None,
+    };
+    Some((secs > 0).then(|| Duration::from_secs(secs)))
 }
 
 fn sized(arg: &[u8], why: &'static str) -> Result<u64, &'static str> {
@@ -191,8 +199,9 @@ mod tests {
 
     #[test]
     fn svkit_lines() {
-        let (c, bad) = parse(b"S5m\no\n");
+        let (c, bad) = parse(b"S5m\no\na2d\n");
         assert!(bad.is_empty());
+        assert_eq!(c.max_age, Some(Duration::from_secs(2 * 86_400)));
         assert_eq!(c.total_max, 5 << 20);
         assert_eq!(c.tee, Some(None));
         let (c, _) = parse(b"oweb | \nU10.0.0.1");

@@ -109,7 +109,7 @@ impl Engine {
                     && !d.cfg.has_patterns()
                     && d.udp.is_none()
                     && d.writes_file()
-                    && self_tee_prefix(&self.opts, d).map_or(true, |p| p.is_empty())
+                    && tee_prefix(&self.opts, d).map_or(true, |p| p.is_empty())
             });
     }
 
@@ -337,7 +337,7 @@ impl Engine {
                 let lines = &buf[pos..chunk_end];
                 for d in dirs.iter_mut() {
                     d.put_lines(sig, first.get(), rest.get(), lines);
-                    if let Some(p) = self_tee_prefix(opts, d) {
+                    if let Some(p) = tee_prefix(opts, d) {
                         let mut stamp = first.get();
                         for line in lines[..lines.len() - 1].split(|&b| b == b'\n') {
                             tee.push(&[stamp, p, line, b"\n"]);
@@ -394,7 +394,7 @@ impl Engine {
         } = self;
         for d in dirs.iter_mut() {
             d.put(sig, &buf[from..to]);
-            if self_tee_prefix(opts, d).is_some() {
+            if tee_prefix(opts, d).is_some() {
                 tee.push(&[&buf[from..to]]);
             }
         }
@@ -429,7 +429,7 @@ impl Engine {
                 if complete {
                     d.put(sig, b"\n");
                 }
-                if self_tee_prefix(opts, d).is_some() {
+                if tee_prefix(opts, d).is_some() {
                     tee.push(&[line, nl]);
                 }
                 continue;
@@ -467,7 +467,7 @@ impl Engine {
             if d.writes_file() {
                 d.put_record(sig, stamp, line, complete);
             }
-            if let Some(p) = self_tee_prefix(opts, d) {
+            if let Some(p) = tee_prefix(opts, d) {
                 tee.push(&[stamp, p, line, nl]);
             }
         }
@@ -494,7 +494,7 @@ impl Engine {
             if d.writes_file() {
                 d.put(sig, &buf[from..to]);
             }
-            if self_tee_prefix(opts, d).is_some() {
+            if tee_prefix(opts, d).is_some() {
                 tee.push(&[&buf[from..to]]);
             }
         }
@@ -518,7 +518,7 @@ impl Engine {
             if d.writes_file() {
                 d.put(sig, b"\n");
             }
-            if self_tee_prefix(opts, d).is_some() {
+            if tee_prefix(opts, d).is_some() {
                 tee.push(&[b"\n"]);
             }
         }
@@ -535,7 +535,7 @@ impl Engine {
 
 /// The prefix for stdout copies of `d`'s lines, if they are teed: the `o`
 /// line's argument, else the `p` prefix.
-fn self_tee_prefix<'a>(opts: &Options, d: &'a LogDir) -> Option<&'a [u8]> {
+fn tee_prefix<'a>(opts: &Options, d: &'a LogDir) -> Option<&'a [u8]> {
     match &d.cfg.tee {
         Some(Some(p)) => Some(p),
         Some(None) => Some(&d.cfg.prefix),

@@ -9,16 +9,15 @@
 //! A `current` that is not a regular file (a FIFO, `/dev/stdout`, a tty) is
 //! written to as a stream: never seeked, rotated, salvaged or chmod'ed.
 
-use super::archive::{self, Rotated};
 use super::config::{self, DirConfig};
-use super::processor::{self, Running};
+use super::processor::Running;
 use super::signals::Signals;
 use super::{info, why, PROG};
 use crate::msg;
 use crate::tai64n::Tai64n;
 use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -27,7 +26,7 @@ const MODE_CLOSED: u32 = 0o744;
 /// How long svlog waits before retrying a failed write, rename, etc.
 pub const PAUSE: Duration = Duration::from_secs(3);
 /// Minimum time between two starts of a failing processor.
-const PROCESSOR_RETRY: Duration = Duration::from_secs(1);
+pub(super) const PROCESSOR_RETRY: Duration = Duration::from_secs(1);
 /// Bytes collected before one write(2) to `current`.
 const PENDING_CAP: usize = 64 * 1024;
 
@@ -35,21 +34,23 @@ pub struct LogDir {
     pub path: PathBuf,
     /// The path as text for messages.
     pub name: String,
-    dir: OwnedFd,
+    pub(super) dir: OwnedFd,
     _lock: OwnedFd,
-    cur: OwnedFd,
+    pub(super) cur: OwnedFd,
     /// `current` is a FIFO, device or similar: stream only.
-    special: bool,
+    pub(super) special: bool,
     pub cfg: DirConfig,
     /// Bytes in `current`, including `pending`.
-    size: u64,
-    pending: Vec<u8>,
-    line_max: u64,
-    verbose: bool,
-    processor: Option<Running>,
+    pub(super) size: u64,
+    pub(super) pending: Vec<u8>,
+    pub(super) line_max: u64,
+    pub(super) verbose: bool,
+    pub(super) processor: Option<Running>,
     /// A failed processor's input and when to run it again.
-    processor_waiting: Option<(String, Instant)>,
-    next_rotation: Option<Instant>,
+    pub(super) processor_waiting: Option<(String, Instant)>,
+    pub(super) next_rotation: Option<Instant>,
+    /// When the oldest rotated file passes the `a` age limit.
+    pub(super) next_expiry: Option<Instant>,
     /// Writes failed and TERM arrived while pausing: data goes to stderr.
     pub spilled: u64,
     pub udp: Option<super::udp::Udp>,
@@ -146,6 +147,7 @@ impl LogDir {
             cur,
             special,
             next_rotation: cfg.rotate_every.map(|d| Instant::now() + d),
+            next_expiry: None,
             cfg,
             size,
             pending: Vec::with_capacity(PENDING_CAP),
@@ -172,12 +174,14 @@ impl LogDir {
                 format_args!("{}: current was not closed, kept as {s}", ld.name),
             );
             ld.prune(None);
+        } else if ld.cfg.max_age.is_some() {
+            ld.prune(None);
         }
         Ok(ld)
     }
 
     /// The `.u` file a processor works on or will rerun on.
-    fn busy_input(&self) -> Option<String> {
+    pub(super) fn busy_input(&self) -> Option<String> {
         self.processor
             .as_ref()
             .map(|p| p.input.clone())
@@ -359,29 +363,6 @@ impl LogDir {
         let _ = super::sink::write_all_fd(rustix::stdio::stderr(), data);
     }
 
-    /// On ENOSPC with `N` < `n`: delete the oldest rotated file while more
-    /// than `N` exist. Returns whether something was deleted.
-    fn delete_for_space(&mut self) -> bool {
-        if self.cfg.keep_min >= self.cfg.keep_max {
-            return false;
-        }
-        let Ok((files, _)) = archive::list(self.dir.as_fd()) else {
-            return false;
-        };
-        let protected = self.busy_input();
-        if files.len() as u64 <= self.cfg.keep_min {
-            return false;
-        }
-        let Some(oldest) = files.iter().find(|f| Some(&f.name) != protected.as_ref()) else {
-            return false;
-        };
-        msg::warn(
-            PROG,
-            format_args!("out of disk space, delete: {}/{}", self.name, oldest.name),
-        );
-        rustix::fs::unlinkat(&self.dir, oldest.name.as_str(), AtFlags::empty()).is_ok()
-    }
-
     /// Retries `op` every 3 seconds until it works; `None` if TERM came.
     fn retry<T>(
         &self,
@@ -476,150 +457,6 @@ impl LogDir {
         }
     }
 
-    /// Deletes `.t` leftovers, then the oldest rotated files while there
-    /// are more than `n` of them or they (plus a full `current`) exceed
-    /// `S`. `protected` (the `.u` a processor works on) is never deleted.
-    fn prune(&mut self, protected: Option<&str>) {
-        let Ok((files, leftovers)) = archive::list(self.dir.as_fd()) else {
-            msg::warn(
-                PROG,
-                format_args!("unable to read directory: {}", self.name),
-            );
-            return;
-        };
-        let busy = self.busy_input();
-        let busy = busy.as_deref();
-        for t in leftovers {
-            let input = format!("{}u", &t[..26]);
-            if busy != Some(input.as_str()) {
-                let _ = rustix::fs::unlinkat(&self.dir, t.as_str(), AtFlags::empty());
-            }
-        }
-        let keep =
-            |f: &Rotated| Some(f.name.as_str()) == protected || Some(f.name.as_str()) == busy;
-        let mut count = files.len() as u64;
-        let mut total: u64 = files.iter().map(|f| f.size).sum();
-        let reserve = self.cfg.size_max;
-        for f in &files {
-            let over_count = self.cfg.keep_max > 0 && count > self.cfg.keep_max;
-            let over_total = self.cfg.total_max > 0 && total + reserve > self.cfg.total_max;
-            if !over_count && !over_total {
-                break;
-            }
-            if keep(f) {
-                continue;
-            }
-            if self.verbose {
-                info(format_args!("delete: {}/{}", self.name, f.name));
-            }
-            match rustix::fs::unlinkat(&self.dir, f.name.as_str(), AtFlags::empty()) {
-                Ok(()) => {
-                    count -= 1;
-                    total -= f.size;
-                }
-                Err(e) => msg::warn(
-                    PROG,
-                    format_args!(
-                        "unable to unlink oldest logfile: {}/{}: {}",
-                        self.name,
-                        f.name,
-                        why(e)
-                    ),
-                ),
-            }
-        }
-    }
-
-    fn start_processor(&mut self, input: &str) {
-        let Some(cmd) = self.cfg.processor.clone() else {
-            return;
-        };
-        if self.verbose {
-            info(format_args!("processing: {}/{input}", self.name));
-        }
-        match processor::start(self.dir.as_fd(), &self.path, &cmd, input) {
-            Ok(r) => {
-                self.processor = Some(r);
-                self.processor_waiting = None;
-            }
-            Err((what, e)) => {
-                msg::warn(PROG, format_args!("{what}: {}: {}", self.name, why(e)));
-                self.processor_waiting =
-                    Some((input.to_string(), Instant::now() + PROCESSOR_RETRY));
-            }
-        }
-    }
-
-    /// Books the end of a processor run: commit, or schedule a rerun on
-    /// the same `.u` (at most once per second).
-    fn processor_ended(&mut self, run: Running, status: std::process::ExitStatus) {
-        if processor::succeeded(status) {
-            match processor::commit(self.dir.as_fd(), &run.input) {
-                Ok(done) => {
-                    if self.verbose {
-                        info(format_args!("processed: {}/{done}", self.name));
-                    }
-                }
-                Err((what, e)) => {
-                    msg::warn(PROG, format_args!("{what}: {}: {}", self.name, why(e)))
-                }
-            }
-        } else {
-            msg::warn(
-                PROG,
-                format_args!("processor failed, restart: {}", self.name),
-            );
-            processor::discard(self.dir.as_fd(), &run.input);
-            self.processor_waiting = Some((run.input, run.started + PROCESSOR_RETRY));
-        }
-    }
-
-    /// After SIGCHLD: collects a finished processor without blocking.
-    pub fn reap(&mut self) {
-        let Some(run) = self.processor.as_mut() else {
-            return;
-        };
-        if let Ok(Some(status)) = run.child.try_wait() {
-            let run = self.processor.take().expect("checked above");
-            self.processor_ended(run, status);
-        }
-    }
-
-    /// Blocks until no processor runs or waits to rerun (svlogd's guarantee:
-    /// a rotated file is processed before the next one appears). After
-    /// TERM, a failed run is not retried; its `.u` file stays for later.
-    pub fn wait_processor(&mut self, sig: &mut Signals) {
-        loop {
-            if let Some(mut run) = self.processor.take() {
-                match run.child.wait() {
-                    Ok(status) => self.processor_ended(run, status),
-                    Err(e) => {
-                        msg::warn(
-                            PROG,
-                            format_args!("error waiting for processor: {}: {e}", self.name),
-                        );
-                        return;
-                    }
-                }
-            } else if let Some((input, at)) = self.processor_waiting.clone() {
-                if sig.pending.term {
-                    msg::warn(
-                        PROG,
-                        format_args!("leaving unprocessed: {}/{input}", self.name),
-                    );
-                    self.processor_waiting = None;
-                    return;
-                }
-                sig.sleep_until(at);
-                if !sig.pending.term {
-                    self.start_processor(&input);
-                }
-            } else {
-                return;
-            }
-        }
-    }
-
     /// The next moment this directory needs the event loop to wake up:
     /// a `t` rotation of a non-empty `current`, or a processor rerun.
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -627,10 +464,7 @@ impl LogDir {
             .next_rotation
             .filter(|_| self.size > 0 && !self.special);
         let rerun = self.processor_waiting.as_ref().map(|(_, at)| *at);
-        match (rot, rerun) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [rot, rerun, self.next_expiry].into_iter().flatten().min()
     }
 
     /// Acts on deadlines that have passed.
@@ -640,6 +474,9 @@ impl LogDir {
                 // rotate() re-arms the timer, also for an empty current
                 self.rotate(sig);
             }
+        }
+        if self.next_expiry.is_some_and(|at| at <= now) {
+            self.prune(None);
         }
         if let Some((input, at)) = self.processor_waiting.clone() {
             if at <= now && self.processor.is_none() {

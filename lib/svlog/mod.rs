@@ -4,9 +4,11 @@
 //!
 //! One job per file: `options` (command line), `config` (the `config`
 //! file), `pattern` (svlogd's `+`/`-`/`e`/`E` matching), `stamp` (line
-//! timestamps), `scan` (newline search), `logdir` (one directory: writes,
-//! rotation, pruning), `archive` (rotated file names), `processor`,
-//! `udp`, `sink` (stdout/stderr copies), `signals`, `engine` (the loop).
+//! timestamps), `scan` (newline search), `logdir` (one directory: writes
+//! and rotation), `retention` (which rotated files go), `archive` (rotated
+//! file names), `processor` (running one), `processing` (a directory's
+//! processor over time), `udp`, `sink` (stdout/stderr copies), `signals`,
+//! `engine` (the loop).
 
 pub mod archive;
 pub mod config;
@@ -14,7 +16,9 @@ pub mod engine;
 pub mod logdir;
 pub mod options;
 pub mod pattern;
+pub mod processing;
 pub mod processor;
+pub mod retention;
 pub mod scan;
 pub mod signals;
 pub mod sink;

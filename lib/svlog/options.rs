@@ -34,7 +34,8 @@ Reads lines on standard input and appends them to each log directory's
 
 Config lines (DIR/config): sSIZE nNUM NMIN tSECS !PROCESSOR uIP[:PORT]
 UIP[:PORT] pPREFIX +PAT -PAT ePAT EPAT, and svkit's STOTAL (size cap for
-the directory) and o[PREFIX] (tee this directory's lines to stdout).
+the directory), aAGE (delete rotated files older than AGE) and o[PREFIX]
+(tee this directory's lines to stdout).
 Signals: HUP re-reads config, ALRM rotates, TERM finishes the line and exits.
 Exit status: 0 on end of input or TERM, 100 usage, 111 fatal error.
 See svlog(8).
