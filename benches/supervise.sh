@@ -22,11 +22,12 @@ IDLE=${4:-10}
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin supervise
 SVKIT=$PWD/target/release/supervise
-# The same code linked statically (glibc static-pie): no ld.so, libc.so,
-# libgcc_s relocation/data pages per process. --target keeps RUSTFLAGS
-# away from host proc-macros.
+# The same code linked statically and position-dependent: no ld.so,
+# libc.so or libgcc_s data pages and no relocated (dirtied) pages per
+# process. --target keeps RUSTFLAGS away from host proc-macros.
 HOST=$(rustc -vV | awk '/^host:/ {print $2}')
-RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --quiet --bin supervise \
+RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
+    cargo build --release --quiet --bin supervise \
     --target "$HOST" --target-dir target/static
 SVKIT_STATIC=$PWD/target/static/$HOST/release/supervise
 sync # freshly written binaries have dirty page-cache pages that smaps counts
@@ -63,6 +64,7 @@ start() {
         chmod +x "$dir/run"
         setsid "$bin" "$dir" </dev/null >/dev/null 2>&1 &
         PIDS+=($!)
+        disown
         SUPERVISORS+=($!)
     done
     # Wait until every supervisor has its child.

@@ -993,3 +993,35 @@ fn subreaper_helper() {
     }
     let _ = wait_for(Duration::from_millis(1), || Some(()));
 }
+
+#[test]
+fn hanging_control_script_is_killed_after_its_timeout() {
+    let tmp = TempDir::new("sup-ctltimeout");
+    let dir = service(&tmp, "s", "#!/bin/sh\nexec sleep 1000\n");
+    let spid = tmp.join("script-pid");
+    write_script(
+        dir.join("control/t"),
+        &format!("#!/bin/sh\necho $$ > {}\nexec sleep 1000\n", spid.display()),
+    );
+    let mut sup = Sup::start(&dir);
+    let pid = wait_running(&dir);
+    let t0 = Instant::now();
+    sup.send("t");
+    wait_until(LONG, "control/t started", || spid.exists());
+    let script: u32 =
+        wait_for(LONG, || fs::read_to_string(&spid).ok()?.trim().parse().ok()).unwrap();
+    sup.extra_pids.push(script);
+    // Not handled after the 5 s timeout: TERM goes out, run restarts.
+    wait_new_pid(&dir, pid);
+    let took = t0.elapsed();
+    assert!(took >= Duration::from_millis(4900), "{took:?}");
+    assert!(!pid_alive(script));
+    assert!(
+        sup.stderr_text().contains("./control/t timed out after 5s"),
+        "{}",
+        sup.stderr_text()
+    );
+    // supervise kept working afterwards.
+    sup.send("x");
+    assert_eq!(sup.wait_exit(), Some(0));
+}

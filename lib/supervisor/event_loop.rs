@@ -86,8 +86,7 @@ fn wait<'a>(
         let d = t.saturating_duration_since(Instant::now());
         rustix::time::Timespec {
             tv_sec: d.as_secs() as _,
-            // Round up so we never wake a hair before the deadline.
-            tv_nsec: (d.subsec_nanos() as i64).min(999_999_999) as _,
+            tv_nsec: d.subsec_nanos() as _,
         }
     });
     let mut ready: [Option<Slot>; 8] = [None; 8];
