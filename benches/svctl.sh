@@ -81,16 +81,18 @@ measure() {
         [ "$after" = "$before" ] && stale=$((stale + 1))
         times+=($(((e - s) / 1000)))
     done
+    case $label in *baseline*) stale=-1 ;; esac
     printf '%s\n' "${times[@]}" | sort -n | awk -v l="$label" -v n="$N" -v st="$stale" '
         { a[NR] = $1 }
         END {
             med = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-            printf "%-40s median %9.2f ms  min %9.2f  max %9.2f  stale %d/%d\n", l, med / 1000, a[1] / 1000, a[n] / 1000, st, n
+            stale = (st < 0) ? "n/a" : st "/" n
+            printf "%-40s median %9.2f ms  min %9.2f  max %9.2f  stale %s\n", l, med / 1000, a[1] / 1000, a[n] / 1000, stale
             print med > "/dev/stderr"
         }'
 }
 
-echo "svctl restart benchmark, N=$N, $(date -u +%FT%TZ), $(nproc) cpus"
+echo "svctl restart benchmark, N=$N, $(date -u +%FT%TZ), $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
 exec 3>&2
 if [ $HAVE_OURS = 1 ]; then
     M_OURS=$(measure "svctl -w 5 restart (svkit supervise)" "$T/ours" pidfile_of "$SVCTL" -w 5 restart "$T/ours" 2>&1 >&3 | tail -1) || true
@@ -98,6 +100,9 @@ fi
 M_SVCTL_RUNSV=$(measure "svctl -w 5 restart (runsv)" "$T/runit" pidfile_of "$SVCTL" -w 5 restart "$T/runit" 2>&1 >&3 | tail -1)
 M_SV=$(measure "sv -w 5 restart (runsv)" "$T/runit" pidfile_of sv -w 5 restart "$T/runit" 2>&1 >&3 | tail -1)
 M_S6=$(measure "s6-svc -r -wr (s6-supervise)" "$T/s6" s6pid s6-svc -r -wr -T 5000 "$T/s6" 2>&1 >&3 | tail -1)
+# Baseline: starting svctl and reading one status (no restart); the
+# restart rows minus this is the supervisor's restart plus svctl's wait.
+M_BASE=$(measure "svctl status (baseline, no restart)" "$T/runit" pidfile_of "$SVCTL" status "$T/runit" 2>&1 >&3 | tail -1) || true
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.0fx", b / a; else print "n/a" }'; }
 echo "ratios (other / svctl, median):"
 echo "  sv vs svctl, both on runsv:          $(ratio "$M_SVCTL_RUNSV" "$M_SV")"

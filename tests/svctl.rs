@@ -473,3 +473,53 @@ fn waits_through_a_dangling_supervise_symlink() {
     assert!(status.success());
     svctl(&["-w", "5", "exit", "web"], &root);
 }
+
+#[test]
+fn called_as_sv_it_is_the_normal_tool() {
+    let tmp = TempDir::new("as-sv");
+    let as_sv = link(&bin("svctl"), &tmp.join("bin"), "sv");
+    let o = run_in(&as_sv, &["status", "nonexist"], tmp.path(), tmp.path());
+    assert_eq!(
+        o.stdout,
+        "fail: nonexist: unable to change to service directory: file does not exist\n"
+    );
+    assert_eq!(o.code, 1);
+    let o = run_in(&as_sv, &["bogus", "x"], tmp.path(), tmp.path());
+    assert_eq!(o.code, 100);
+    assert_eq!(o.stderr, "usage: sv [-v] [-w sec] command service ...\n\n");
+}
+
+#[test]
+fn stale_svkit_status_left_behind_is_ignored() {
+    let tmp = TempDir::new("stale-ext");
+    let root = tmp.path();
+    let web = service(root, "web", "exec sleep 1000");
+    // Left by an earlier svkit supervise whose pid now belongs to a live
+    // process (this test), and which describes another pid.
+    let left = svkit::extstatus::ExtStatus {
+        state: "run".into(),
+        pid: 1,
+        starts: 99,
+        supervisor_pid: std::process::id(),
+        ..Default::default()
+    };
+    std::fs::create_dir_all(web.join("supervise")).unwrap();
+    let path = web.join("supervise/svkit-status");
+    std::fs::write(&path, left.encode()).unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let _g = runsv(&web);
+    wait_next_second(&web);
+    let t0 = Instant::now();
+    let o = svctl(&["-w", "5", "restart", "web"], root);
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    assert!(t0.elapsed() < Duration::from_secs(4));
+    let o = svctl(&["--json", "status", "web"], root);
+    assert!(o.stdout.contains("\"extended\":false"), "{}", o.stdout);
+    svctl(&["-w", "5", "exit", "web"], root);
+}

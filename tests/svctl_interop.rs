@@ -66,6 +66,68 @@ fn commands_print_what_sv_prints() {
     p.same(&["-w", "5", "stop", "web"]);
     p.same(&["-w", "5", "start", "web"]);
     p.same(&["hup", "web"]);
+    p.same(&["-w", "5", "reload", "web"]);
+    p.same(&["-w", "5", "alarm", "web"]);
+    // Restarting commands: let the second tick over first, or sv's
+    // whole-second predicate may pass on the old process (quirk Q11).
+    for cmd in [
+        "try-restart",
+        "force-reload",
+        "force-restart",
+        "term",
+        "kill",
+    ] {
+        wait_next_second(&p.a.join("web"));
+        wait_next_second(&p.b.join("web"));
+        let o = p.same(&["-w", "5", cmd, "web"]);
+        assert_eq!(norm(&o.stdout), "ok: run: web: (pid N) Ns\n", "{cmd}");
+    }
+    p.same(&["-w", "5", "pause", "web"]);
+    p.same(&["-w", "5", "cont", "web"]);
+    let x = p.same(&["-w", "5", "force-shutdown", "web"]);
+    assert_eq!(x.stdout, "ok: web: runsv not running\n");
+    p.same(&["status", "web"]);
+}
+
+#[test]
+fn svwait_and_w_set_the_wait() {
+    let tmp = TempDir::new("svwait");
+    let web = service(tmp.path(), "web", "exec sleep 1000");
+    write_script(web.join("check"), "#!/bin/sh\nexit 1\n");
+    let _g = runsv(&web);
+    let run = |args: &[&str], svwait: &str| {
+        let t0 = std::time::Instant::now();
+        let o = std::process::Command::new(bin("svctl"))
+            .args(args)
+            .env("SVDIR", tmp.path())
+            .env("SVWAIT", svwait)
+            .output()
+            .unwrap();
+        (o.status.code(), t0.elapsed())
+    };
+    let (code, took) = run(&["-v", "check", "web"], "1");
+    assert_eq!(code, Some(1));
+    assert!(
+        took >= std::time::Duration::from_secs(1) && took < std::time::Duration::from_secs(4),
+        "{took:?}"
+    );
+    // -w overrides SVWAIT; garbage is 0 (leading digits, as runit).
+    let (code, took) = run(&["-w", "0", "check", "web"], "30");
+    assert_eq!(code, Some(1));
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}");
+    let (code, took) = run(&["check", "web"], "x");
+    assert_eq!(code, Some(1));
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}");
+    svctl(&["-w", "5", "exit", "web"], tmp.path());
+}
+
+#[test]
+fn exit_after_commands() {
+    let p = pair("exit", |root| {
+        service(root, "web", "exec sleep 1000");
+    });
+    let _ga = runsv(&p.a.join("web"));
+    let _gb = runsv(&p.b.join("web"));
     let x = p.same(&["-w", "5", "exit", "web"]);
     assert_eq!(x.stdout, "ok: web: runsv not running\n");
     p.same(&["status", "web"]);

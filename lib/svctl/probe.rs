@@ -90,17 +90,10 @@ pub fn errno_of(e: &std::io::Error) -> Errno {
     Errno::from_raw(e.raw_os_error().unwrap_or(0))
 }
 
-/// svkit's extra state, if a svkit supervisor wrote one that matches
-/// `status`. `Err(())` means "written by a live svkit supervisor but not
-/// yet consistent with `status`" (the two files are replaced one after the
-/// other): read again after the next change.
-pub fn ext_status(dir: &Path, status: &Status) -> Result<Option<ExtStatus>, Inconsistent> {
-    match std::fs::read_to_string(supervise_file(dir, f::EXT_STATUS)) {
-        Ok(text) => ext_from_text(&text, status),
-        Err(_) => Ok(None),
-    }
-}
-
+/// svkit's extra state from the text of `svkit-status`, if a live svkit
+/// supervisor wrote it. `Err(Inconsistent)` means "does not match
+/// `status` yet" (the two files are replaced one after the other): read
+/// again after the next change.
 fn ext_from_text(text: &str, status: &Status) -> Result<Option<ExtStatus>, Inconsistent> {
     let Some(ext) = ExtStatus::decode(text) else {
         return Ok(None);
@@ -114,6 +107,23 @@ fn ext_from_text(text: &str, status: &Status) -> Result<Option<ExtStatus>, Incon
         return Err(Inconsistent);
     }
     Ok(Some(ext))
+}
+
+/// svkit's supervise replaces `svkit-status` right after `status`; one
+/// that is older than `status` by more than a second was left by an
+/// earlier supervisor (whose pid may since have been reused).
+fn ext_is_stale(dir: &Path) -> bool {
+    let mtime = |name| {
+        std::fs::metadata(supervise_file(dir, name))
+            .and_then(|m| m.modified())
+            .ok()
+    };
+    match (mtime(f::STATUS), mtime(f::EXT_STATUS)) {
+        (Some(st), Some(ext)) => st
+            .duration_since(ext)
+            .is_ok_and(|d| d > std::time::Duration::from_secs(1)),
+        _ => false,
+    }
 }
 
 fn pid_exists(pid: u32) -> bool {
@@ -151,6 +161,7 @@ pub fn snapshot(dir: &Path) -> Result<Option<Snapshot>, Probe> {
     };
     match ext_from_text(&text, &status) {
         Ok(ext) => Ok(Some(Snapshot { status, ext })),
+        Err(Inconsistent) if ext_is_stale(dir) => Ok(Some(Snapshot { status, ext: None })),
         Err(Inconsistent) => Ok(None),
     }
 }
