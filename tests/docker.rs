@@ -422,6 +422,9 @@ fn debian_image_init_scripts_cron_syslog_sshd_and_exec_env() {
     // what start-up scripts computed.
     let out = c.exec(&["bash", "-lc", "echo \"C=$COMPUTED F=$FOO\""]);
     assert_eq!(text(&out).trim(), "C=from-init F=from-run");
+    // (A bare `docker exec` only has the configured environment.)
+    let out = c.exec(&["env"]);
+    assert!(!text(&out).contains("COMPUTED="), "{}", text(&out));
 
     // The optional sshd: enabled at run time, host keys made on start.
     let out = c.exec(&["svctl", "-w", "20", "start", "sshd"]);
@@ -434,6 +437,26 @@ fn debian_image_init_scripts_cron_syslog_sshd_and_exec_env() {
     let took = c.stop(None);
     assert_eq!(c.exit_code(), 0, "{}", c.logs());
     assert!(took < Duration::from_secs(5), "docker stop took {took:?}");
+}
+
+#[test]
+fn debian_image_runs_read_only() {
+    let images = images();
+    // my_init writes only under /run; cron and syslogd need nothing else.
+    let c = Container::start(
+        "debian-ro",
+        &["--read-only", "--tmpfs", "/run"],
+        &images.debian_e2e,
+        &[],
+    );
+    c.wait_log("envprint: FOO=unset COMPUTED=from-init");
+    for (svc, want) in [("cron", "run: cron: "), ("syslogd", "run: syslogd: ")] {
+        common::wait_until(Duration::from_secs(10), want, || {
+            text(&c.exec(&["svctl", "status", svc])).starts_with(want)
+        });
+    }
+    c.stop(None);
+    assert_eq!(c.exit_code(), 0, "{}", c.logs());
 }
 
 // ---------------------------------------------------------------------------
