@@ -530,3 +530,75 @@ fn subreaper_below_another_init_spares_outsiders() {
     assert!(!a.stderr().contains("warning"), "stderr:\n{}", a.stderr());
     drop(ns);
 }
+
+#[test]
+fn main_command_exit_ends_svscan_with_its_code() {
+    let _load = shared();
+    let a = Area::new("svscan-cmd");
+    let trace = a.trace("events");
+    a.service(
+        "svc",
+        &format!(
+            "trap 'echo svc-got-TERM >> {t}; exit 0' TERM\necho svc-up >> {t}\n\
+             while :; do sleep 0.05; done",
+            t = trace.display()
+        ),
+    );
+    // The command waits for the service, then exits 42: svscan stops the
+    // service and exits 42 too.
+    let script = format!(
+        "until grep -q svc-up {t} 2>/dev/null; do sleep 0.01; done; echo cmd-exit >> {t}; exit 42",
+        t = trace.display()
+    );
+    let mut ns = a.start_pid1_cmd(&[], &["sh", "-c", &script]);
+    let st = ns.wait(LONG);
+    assert_eq!(st.code(), Some(42), "stderr:\n{}", a.stderr());
+    let events = a.read_trace("events");
+    assert_eq!(
+        events,
+        "svc-up\ncmd-exit\nsvc-got-TERM\n",
+        "stderr:\n{}",
+        a.stderr()
+    );
+    assert!(
+        a.stderr().contains("main command exited 42"),
+        "{}",
+        a.stderr()
+    );
+
+    // Killed by a signal: 128 + signal (not 0, unlike my_init).
+    let mut ns = a.start_pid1_cmd(&[], &["sh", "-c", "kill -KILL $$"]);
+    assert_eq!(ns.wait(LONG).code(), Some(137), "stderr:\n{}", a.stderr());
+
+    // Cannot be run: 127, with a message.
+    let mut ns = a.start_pid1_cmd(&[], &["/nonexistent/command"]);
+    assert_eq!(ns.wait(LONG).code(), Some(127));
+    assert!(
+        a.stderr()
+            .contains("svscan: warning: unable to run /nonexistent/command"),
+        "{}",
+        a.stderr()
+    );
+}
+
+#[test]
+fn term_reaches_the_main_command_and_its_code_is_kept() {
+    let _load = shared();
+    let a = Area::new("svscan-cmdterm");
+    let trace = a.trace("events");
+    a.sleeper("svc");
+    let script = format!(
+        "trap 'echo cmd-got-TERM >> {t}; exit 3' TERM\necho cmd-up >> {t}\n\
+         while :; do sleep 0.05; done",
+        t = trace.display()
+    );
+    let mut ns = a.start_pid1_cmd(&[], &["sh", "-c", &script]);
+    a.wait_started("svc");
+    wait_until(LONG, "command up", || {
+        a.read_trace("events").contains("cmd-up")
+    });
+    ns.signal(libc::SIGTERM);
+    let st = ns.wait(LONG);
+    assert_eq!(st.code(), Some(3), "stderr:\n{}", a.stderr());
+    assert!(a.read_trace("events").contains("cmd-got-TERM"));
+}

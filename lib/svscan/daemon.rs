@@ -5,6 +5,7 @@
 use super::command::{self, MainCommand};
 use super::lock::{self, LockError};
 use super::logpipe::LogPipe;
+use super::memory::Trimmer;
 use super::options::{Options, FALLBACK_RESCAN};
 use super::reaper::{self, Scope};
 use super::scan::{self, Probe};
@@ -15,11 +16,11 @@ use super::table::{Id, Table};
 use super::watch::{Change, Watcher};
 use super::PROG;
 use crate::msg;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::WaitStatus;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::ffi::OsString;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 /// A supervise that ran less than this is restarted only after it.
@@ -38,13 +39,14 @@ pub struct Svscan {
     restarts: BinaryHeap<Reverse<(Instant, Id)>>,
     rescan_every: Option<Duration>,
     next_rescan: Option<Instant>,
-    file_limit: Option<FileLimit>,
+    spawner: Spawner,
     pub(super) shutdown: Option<Shutdown>,
     pub(super) command: Option<MainCommand>,
     pub(super) exit_code: i32,
     /// The last reap found no children at all.
     pub(super) no_children: bool,
     scandir_gone_reported: bool,
+    trimmer: Trimmer,
 }
 
 /// Runs svscan until its shutdown completes; returns the exit code.
@@ -94,6 +96,10 @@ pub fn run(opts: Options, signals: Signals) -> i32 {
             }
         }
     };
+    let spawner = match Spawner::new(&opts.supervise, &scandir, file_limit) {
+        Ok(s) => s,
+        Err(e) => msg::fatal(PROG, msg::exit::SYSTEM, "unable to prepare supervise", e),
+    };
     let mut sv = Svscan {
         opts,
         scope,
@@ -104,12 +110,13 @@ pub fn run(opts: Options, signals: Signals) -> i32 {
         restarts: BinaryHeap::new(),
         rescan_every,
         next_rescan: None,
-        file_limit,
+        spawner,
         shutdown: None,
         command: None,
         exit_code: msg::exit::OK,
         no_children: false,
         scandir_gone_reported: false,
+        trimmer: Trimmer::default(),
     };
     sv.full_rescan(Instant::now());
     if !sv.opts.command.is_empty() {
@@ -133,17 +140,25 @@ impl Svscan {
             let now = Instant::now();
             let timeout = self.poll_timeout(now);
             let (sig_ready, ino_ready) = {
-                let mut fds = vec![PollFd::new(self.signals.fd(), PollFlags::POLLIN)];
-                if let Some(w) = &self.watcher {
-                    fds.push(PollFd::new(w.fd(), PollFlags::POLLIN));
-                }
-                match poll(&mut fds, timeout) {
+                let pollfd = |fd: std::os::fd::BorrowedFd| libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                let mut fds = [pollfd(self.signals.fd()), pollfd(self.signals.fd())];
+                let n = match &self.watcher {
+                    Some(w) => {
+                        fds[1] = pollfd(w.fd());
+                        2
+                    }
+                    None => 1,
+                };
+                match self.trimmer.poll(&mut fds[..n], timeout) {
                     Ok(_) => {}
-                    Err(nix::errno::Errno::EINTR) => continue,
-                    Err(e) => msg::fatal(PROG, msg::exit::SYSTEM, "unable to poll", e.desc()),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => msg::fatal(PROG, msg::exit::SYSTEM, "unable to poll", e),
                 }
-                let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
-                (ready(&fds[0]), fds.get(1).is_some_and(ready))
+                (fds[0].revents != 0, n == 2 && fds[1].revents != 0)
             };
             if sig_ready {
                 while let Some(req) = self.signals.next_request() {
@@ -165,9 +180,10 @@ impl Svscan {
         }
     }
 
-    fn poll_timeout(&self, now: Instant) -> PollTimeout {
+    /// Milliseconds until the next scheduled thing, or -1 (none).
+    fn poll_timeout(&self, now: Instant) -> i32 {
         if !self.queue.is_empty() {
-            return PollTimeout::ZERO;
+            return 0;
         }
         let mut next = self.restarts.peek().map(|Reverse((t, _))| *t);
         if let Some(t) = self.next_rescan {
@@ -177,12 +193,12 @@ impl Svscan {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
         match next {
-            None => PollTimeout::NONE,
+            None => -1,
             Some(t) => {
                 let wait = t.saturating_duration_since(now);
                 // Round up so we never wake a hair early and spin.
                 let ms = wait.as_millis() + u128::from(wait.subsec_nanos() % 1_000_000 != 0);
-                PollTimeout::try_from(ms.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+                ms.min(i32::MAX as u128) as i32
             }
         }
     }
@@ -563,18 +579,12 @@ impl Svscan {
             }
         }
         let pipe = if with_log {
-            svc.log_pipe.as_ref().map(|p| (p.fds(), p.env_value()))
+            svc.log_pipe.as_ref().map(|p| p.fds())
         } else {
             None
         };
         svc.started_at = Some(now);
-        svc.dir = Some(dir);
-        let spawner = Spawner {
-            supervise: &self.opts.supervise,
-            scandir: &self.opts.scandir,
-            file_limit: self.file_limit,
-        };
-        match spawner.supervise(&name, pipe) {
+        match self.spawner.supervise(&name, pipe) {
             Ok(pid) => self.table.set_pid(id, Some(pid)),
             Err(e) => {
                 msg::warn_why(

@@ -26,9 +26,4 @@ impl LogPipe {
     pub fn fds(&self) -> (RawFd, RawFd) {
         (self.read.as_raw_fd(), self.write.as_raw_fd())
     }
-
-    pub fn env_value(&self) -> String {
-        let (r, w) = self.fds();
-        format!("{r},{w}")
-    }
 }

@@ -6,6 +6,7 @@ mod command;
 mod daemon;
 mod lock;
 mod logpipe;
+mod memory;
 mod options;
 mod reaper;
 mod scan;

@@ -174,9 +174,10 @@ impl Svscan {
             let Some(svc) = self.table.get(id) else {
                 continue;
             };
-            let (Some(_), Some(dir)) = (svc.pid, &svc.dir) else {
+            let (Some(_), Some(name)) = (svc.pid, &svc.name) else {
                 continue;
             };
+            let dir = self.opts.scandir.join(name);
             let sup = dir.join(crate::servicedir::SUPERVISE_DIR);
             if let Some(p) = read_pid(&sup.join(crate::servicedir::supervise_files::PID)) {
                 services.push(p);

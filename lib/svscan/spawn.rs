@@ -1,16 +1,20 @@
-//! Starting one `supervise` per service: its own session (so a terminal's
-//! Ctrl-C reaches only the main command), stdin from /dev/null, the
-//! service's log pipe inherited, the file limit svscan itself started
-//! with, and an empty signal mask (svscan blocks its signals for the
-//! signalfd, and std leaves the mask alone when `pre_exec` is used).
-//! Everything between fork and exec is a plain system call.
+//! Starting one `supervise` per service with a plain fork + execve:
+//! everything (argv, environment, paths, /dev/null) is prepared before
+//! the fork, and svscan does not wait for the exec to happen. (std's
+//! `Command` blocks the parent until the child has exec'd, which made a
+//! thousand starts wait on the scheduler one by one.)
+//!
+//! The child gets its own session (so a terminal's Ctrl-C reaches only the
+//! main command), stdin from /dev/null, this service's log pipe without
+//! close-on-exec, the file limit svscan itself started with, an empty
+//! signal mask and SIGPIPE at its default. If the exec fails, the child
+//! says so and exits 111; svscan sees that like any supervise exit.
 
 use super::logpipe::ENV_LOG_PIPE;
-use std::ffi::OsStr;
-use std::os::fd::RawFd;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 /// The soft RLIMIT_NOFILE svscan started with. svscan raises its own to
 /// hold two pipe ends per service; children get the original back.
@@ -24,7 +28,7 @@ impl FileLimit {
             rlim_cur: 0,
             rlim_max: 0,
         };
-        // SAFETY: getrlimit/setrlimit write/read the local struct only.
+        // SAFETY: getrlimit/setrlimit read/write the local structs only.
         unsafe {
             if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
                 return None;
@@ -39,52 +43,114 @@ impl FileLimit {
     }
 }
 
-pub struct Spawner<'a> {
-    pub supervise: &'a Path,
-    pub scandir: &'a Path,
-    pub file_limit: Option<FileLimit>,
+fn cstring(bytes: &[u8]) -> std::io::Result<CString> {
+    CString::new(bytes).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
 }
 
-impl Spawner<'_> {
+/// `name` looked up in `PATH` when it has no slash (once, at start-up).
+fn resolve(program: &Path) -> PathBuf {
+    if program.as_os_str().as_bytes().contains(&b'/') {
+        return program.to_path_buf();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(program);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    program.to_path_buf()
+}
+
+pub struct Spawner {
+    program: CString,
+    scandir: CString,
+    /// svscan's environment without SVKIT_LOG_PIPE.
+    base_env: Vec<CString>,
+    devnull: OwnedFd,
+    file_limit: Option<FileLimit>,
+    exec_failed: Vec<u8>,
+}
+
+impl Spawner {
+    pub fn new(
+        supervise: &Path,
+        scandir: &Path,
+        file_limit: Option<FileLimit>,
+    ) -> std::io::Result<Spawner> {
+        let program = resolve(supervise);
+        let base_env = std::env::vars_os()
+            .filter(|(k, _)| k != ENV_LOG_PIPE)
+            .filter_map(|(k, v)| {
+                let mut kv = k.as_bytes().to_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                CString::new(kv).ok()
+            })
+            .collect();
+        let devnull = std::fs::File::open("/dev/null")?.into();
+        let exec_failed =
+            format!("svscan: warning: unable to execute {}\n", program.display()).into_bytes();
+        Ok(Spawner {
+            program: cstring(program.as_os_str().as_bytes())?,
+            scandir: cstring(scandir.as_os_str().as_bytes())?,
+            base_env,
+            devnull,
+            file_limit,
+            exec_failed,
+        })
+    }
+
     /// Starts `supervise NAME` in the scan directory; returns its pid.
     pub fn supervise(
         &self,
         name: &OsStr,
-        log_pipe: Option<((RawFd, RawFd), String)>,
+        log_pipe: Option<(RawFd, RawFd)>,
     ) -> std::io::Result<i32> {
-        let mut cmd = Command::new(self.supervise);
-        cmd.arg(name).current_dir(self.scandir).stdin(Stdio::null());
-        let fds = match log_pipe {
-            Some((fds, value)) => {
-                cmd.env(ENV_LOG_PIPE, value);
-                Some(fds)
-            }
-            None => {
-                cmd.env_remove(ENV_LOG_PIPE);
-                None
-            }
+        let arg = cstring(name.as_bytes())?;
+        let argv = [self.program.as_ptr(), arg.as_ptr(), std::ptr::null()];
+        let pipe_env = match log_pipe {
+            Some((r, w)) => Some(cstring(format!("{ENV_LOG_PIPE}={r},{w}").as_bytes())?),
+            None => None,
         };
+        let mut envp: Vec<*const libc::c_char> = Vec::with_capacity(self.base_env.len() + 2);
+        envp.extend(self.base_env.iter().map(|e| e.as_ptr()));
+        if let Some(e) = &pipe_env {
+            envp.push(e.as_ptr());
+        }
+        envp.push(std::ptr::null());
+        let devnull = self.devnull.as_raw_fd();
         let limit = self.file_limit;
-        // SAFETY: the closure runs in the forked child before exec and makes
-        // only async-signal-safe system calls on plain integers; it does not
-        // allocate or take locks.
-        unsafe {
-            cmd.pre_exec(move || {
+
+        // SAFETY: svscan is single-threaded, so the child may run any code;
+        // still it only makes async-signal-safe system calls on data
+        // prepared above (no allocation, no locks) and ends in execve or
+        // _exit.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if pid == 0 {
+            // SAFETY: child side of fork; see above.
+            unsafe {
                 super::signals::unblock_all_in_child();
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
                 libc::setsid();
-                if let Some((r, w)) = fds {
+                libc::dup2(devnull, 0);
+                if let Some((r, w)) = log_pipe {
                     libc::fcntl(r, libc::F_SETFD, 0);
                     libc::fcntl(w, libc::F_SETFD, 0);
                 }
                 if let Some(FileLimit(lim)) = limit {
                     libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
                 }
-                Ok(())
-            });
+                if libc::chdir(self.scandir.as_ptr()) == 0 {
+                    libc::execve(self.program.as_ptr(), argv.as_ptr(), envp.as_ptr());
+                }
+                libc::write(2, self.exec_failed.as_ptr().cast(), self.exec_failed.len());
+                libc::_exit(111);
+            }
         }
-        let child = cmd.spawn()?;
-        // The child is reaped by the main loop's waitpid(-1); dropping the
-        // handle neither waits nor kills.
-        Ok(child.id() as i32)
+        Ok(pid)
     }
 }

@@ -26,8 +26,6 @@ pub struct Service {
     pub waiting: Option<WatchDescriptor>,
     /// In the start queue.
     pub queued: bool,
-    /// Where the current supervise was started (its name may change).
-    pub dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Default)]
@@ -57,7 +55,6 @@ impl Table {
                 restart_at: None,
                 waiting: None,
                 queued: false,
-                dir: None,
             },
         );
         id

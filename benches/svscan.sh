@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# svscan benchmarks, run by hand as root (not part of `cargo test`):
+#
+#   benches/svscan.sh [SERVICES]      # SERVICES defaults to 1000
+#
+# Compares svkit's svscan with runit's runsvdir, s6-svscan and daemontools'
+# svscan IN THE SAME RUN, each as PID 1 of its own PID namespace (as in a
+# container), each on its own copy of the services:
+#   1. new-service pickup: `mv` of a complete service dir into the scan dir
+#      until its run script executes (median, max);
+#   2. SERVICES services: start of the scanner until every run has executed;
+#      then TERM until the scanner has exited (namespace gone);
+#   3. idle: context switches of the scanner over 10 s with 100 services;
+#   4. memory: the scanner's PSS with 100 services.
+set -euo pipefail
+
+N=${1:-1000}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SVSCAN=$ROOT/target/release/svscan
+[ -x "$SVSCAN" ] || (cd "$ROOT" && cargo build --release)
+T=$(mktemp -d /tmp/svscan-bench.XXXXXX)
+UNSHARES=()
+cleanup() {
+    for u in "${UNSHARES[@]}"; do kill -KILL "$u" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+SCANNERS=(svkit runit s6 daemontools)
+have() {
+    case $1 in
+        svkit) true ;;
+        runit) command -v runsvdir >/dev/null ;;
+        s6) command -v s6-svscan >/dev/null ;;
+        daemontools) [ -x /usr/bin/svscan ] && [ -x /usr/bin/supervise ] ;;
+    esac
+}
+cmd_of() {
+    case $1 in
+        svkit) echo "$SVSCAN" ;;
+        runit) echo "runsvdir -P" ;;
+        s6) echo "s6-svscan -c $((N + 100))" ;;
+        daemontools) echo "/usr/bin/svscan" ;;
+    esac
+}
+
+now_ns() { date +%s%N; }
+ms() { echo "scale=1; $1 / 1000000" | bc; }
+
+# start_ns SCANNER DIR: runs the scanner as PID 1 of a new PID namespace;
+# sets INIT (host pid of the scanner) and UPID (the unshare process).
+start_ns() {
+    local dir=$2
+    # daemontools' svscan finds supervise in PATH; keep ours out of it.
+    # shellcheck disable=SC2046
+    PATH=/usr/sbin:/usr/bin:/sbin:/bin unshare --pid --fork --mount-proc --kill-child -- \
+        $(cmd_of "$1") "$dir" >/dev/null 2>&1 &
+    UPID=$!
+    UNSHARES+=("$UPID")
+    INIT=
+    for _ in $(seq 500); do
+        INIT=$(cat "/proc/$UPID/task/$UPID/children" 2>/dev/null | awk '{print $1}')
+        [ -n "$INIT" ] && [ "$(cat "/proc/$INIT/comm" 2>/dev/null)" != unshare ] && break
+        sleep 0.01
+    done
+}
+
+stop_ns() {
+    kill -KILL "$UPID" 2>/dev/null || true
+    wait "$UPID" 2>/dev/null || true
+}
+
+# make_service DIR NAME MARKER: a run script that records it ran, then sleeps.
+make_service() {
+    mkdir -p "$1/$2"
+    printf '#!/bin/sh\n: > %s\nexec sleep 424242\n' "$3" > "$1/$2/run"
+    chmod +x "$1/$2/run"
+}
+
+wait_count() { # DIR COUNT TIMEOUT_S
+    local deadline=$(( $(date +%s) + $3 ))
+    while [ "$(ls "$1" | wc -l)" -lt "$2" ]; do
+        [ "$(date +%s)" -ge "$deadline" ] && return 1
+        sleep 0.005
+    done
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else print a[int((NR+1)/2)]}'; }
+maxof() { sort -n | tail -1; }
+
+echo "svscan benchmark: $(date -u +%FT%TZ), $(nproc) CPUs, kernel $(uname -r)"
+echo
+
+echo "== 1. new-service pickup (mv of a complete service dir -> run executes)"
+for s in "${SCANNERS[@]}"; do
+    have "$s" || { echo "$s: not installed"; continue; }
+    d=$T/pick-$s; mkdir -p "$d/scan" "$d/marks"
+    start_ns "$s" "$d/scan"
+    sleep 0.5
+    case $s in svkit) reps=20 ;; s6) reps=10 ;; *) reps=3 ;; esac
+    : > "$d/lat"
+    for i in $(seq "$reps"); do
+        mkdir -p "$d/stage"
+        printf '#!/bin/sh\ndate +%%s%%N > %s\nexec sleep 424242\n' "$d/marks/$i" > "$d/stage/run"
+        chmod +x "$d/stage/run"
+        t0=$(now_ns)
+        mv "$d/stage" "$d/scan/p$i"
+        [ "$s" = s6 ] && s6-svscanctl -a "$d/scan"
+        for _ in $(seq 1200); do [ -s "$d/marks/$i" ] && break; sleep 0.005; done
+        if [ -s "$d/marks/$i" ]; then
+            echo $(( $(cat "$d/marks/$i") - t0 )) >> "$d/lat"
+        fi
+    done
+    med=$(median < "$d/lat"); mx=$(maxof < "$d/lat")
+    note=""; [ "$s" = s6 ] && note=" (with s6-svscanctl -a after each mv)"
+    echo "$s: median $(ms "$med") ms, max $(ms "$mx") ms over $(wc -l < "$d/lat")/$reps$note"
+    stop_ns
+done
+if have s6; then
+    d=$T/pick-s6-noa; mkdir -p "$d/scan" "$d/marks"
+    start_ns s6 "$d/scan"; sleep 0.5
+    make_service "$d/scan" p1 "$d/marks/1"
+    for _ in $(seq 1000); do [ -e "$d/marks/1" ] && break; sleep 0.01; done
+    [ -e "$d/marks/1" ] && echo "s6 without s6-svscanctl -a: picked up" \
+        || echo "s6 without s6-svscanctl -a: not picked up within 10 s"
+    stop_ns
+fi
+echo
+
+echo "== 2. $N services: all up, then TERM until the scanner exits"
+for s in "${SCANNERS[@]}"; do
+    have "$s" || continue
+    d=$T/many-$s; mkdir -p "$d/scan" "$d/up"
+    for i in $(seq "$N"); do make_service "$d/scan" "s$i" "$d/up/s$i"; done
+    sync
+    t0=$(now_ns)
+    start_ns "$s" "$d/scan"
+    if wait_count "$d/up" "$N" 60; then
+        up=$(( $(now_ns) - t0 ))
+        upt="$(ms "$up") ms"
+    else
+        upt="not all up in 60 s ($(ls "$d/up" | wc -l))"
+    fi
+    t1=$(now_ns)
+    kill -TERM "$INIT" 2>/dev/null || true
+    stopped=""
+    for _ in $(seq 3000); do
+        # The scanner is gone once unshare has reaped it (unshare itself
+        # stays a zombie of this shell, so test the scanner's pid).
+        [ -e "/proc/$INIT" ] || { stopped=$(( $(now_ns) - t1 )); break; }
+        sleep 0.005
+    done
+    case $s in
+        runit) how=" (runsvdir exits at once: services are SIGKILLed by the kernel, not stopped)" ;;
+        daemontools) how=" (svscan has no TERM handler: as PID 1 it ignores TERM)" ;;
+        *) how="" ;;
+    esac
+    if [ -n "$stopped" ]; then stopt="$(ms "$stopped") ms"; else stopt="did not exit in 15 s"; fi
+    echo "$s: all up in $upt; TERM -> exit in $stopt$how"
+    stop_ns
+done
+echo
+
+echo "== 3+4. idle wakeups over 10 s and PSS, 100 services"
+for s in "${SCANNERS[@]}"; do
+    have "$s" || continue
+    d=$T/idle-$s; mkdir -p "$d/scan" "$d/up"
+    for i in $(seq 100); do make_service "$d/scan" "s$i" "$d/up/s$i"; done
+    start_ns "$s" "$d/scan"
+    wait_count "$d/up" 100 30 || true
+    sleep 2
+    c0=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$INIT/status")
+    sleep 10
+    c1=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$INIT/status")
+    pss=$(awk '/^Pss:/ {print $2}' "/proc/$INIT/smaps_rollup")
+    echo "$s: $((c1 - c0)) wakeups in 10 s; PSS ${pss} KiB"
+    stop_ns
+done
