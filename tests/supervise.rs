@@ -712,6 +712,27 @@ fn vanished_service_directory_stops_service_and_exits() {
 }
 
 #[test]
+fn control_that_is_not_a_fifo_is_fatal_and_log_file_is_warned() {
+    let tmp = TempDir::new("sup-badfifo");
+    let dir = service(&tmp, "s", "#!/bin/sh\nexec sleep 1000\n");
+    fs::create_dir_all(dir.join("supervise")).unwrap();
+    fs::write(dir.join("supervise/control"), "").unwrap();
+    fs::write(dir.join("log"), "not a dir").unwrap();
+    let out = Command::new(bin("supervise")).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(111));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let d = dir.display();
+    assert_eq!(
+        err,
+        format!(
+            "supervise: warning: {d}/log: not a directory\n\
+             supervise: fatal: {d}/supervise/control exists but is not a fifo\n"
+        )
+    );
+    assert!(!dir.join("supervise/status").exists(), "nothing written");
+}
+
+#[test]
 fn dangling_supervise_symlink_gets_its_target_created() {
     let tmp = TempDir::new("sup-link");
     let dir = service(&tmp, "s", "#!/bin/sh\nexec sleep 1000\n");
@@ -780,10 +801,40 @@ fn svkit_log_pipe_is_used_for_service_and_logger() {
             .to_string_lossy(),
         pipe_ino
     );
-    // We still hold the pipe, so `x` cannot rely on EOF: the logger is
-    // stopped with its stop signal and supervise exits 0.
+    // Like svscan, close our ends before `x`: the logger drains to EOF.
+    drop((r, w));
     sup.send("x");
     assert_eq!(sup.wait_exit(), Some(0));
+    let log_exit = ext_status(&dir.join("log")).unwrap().last_exit;
+    assert_eq!(
+        log_exit,
+        svkit::extstatus::LastExit::Code(0),
+        "logger saw EOF"
+    );
+
+    // If the pipe's creator keeps its ends, EOF never comes: after a grace
+    // period the logger gets its stop signal, and supervise still exits 0.
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    let (rr, wr) = (r.as_raw_fd(), w.as_raw_fd());
+    let mut sup = Sup::start_with(&dir, |c| {
+        use std::os::unix::process::CommandExt;
+        c.env("SVKIT_LOG_PIPE", "40,41");
+        // SAFETY: as above.
+        unsafe {
+            c.pre_exec(move || {
+                if libc::dup2(rr, 40) != 40 || libc::dup2(wr, 41) != 41 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    wait_running(&dir.join("log"));
+    wait_running(&dir);
+    sup.send("x");
+    assert_eq!(sup.wait_exit(), Some(0));
+    let log_exit = ext_status(&dir.join("log")).unwrap().last_exit;
+    assert_eq!(log_exit, svkit::extstatus::LastExit::Signal(libc::SIGTERM));
     drop((r, w));
 }
 
@@ -861,6 +912,11 @@ fn sigkill_of_supervise_adopts_the_running_service() {
         ),
     );
     common::write_script(dir.join("log/run"), "#!/bin/sh\nexec cat >/dev/null\n");
+    let fin = tmp.join("fin");
+    write_script(
+        dir.join("finish"),
+        &format!("#!/bin/sh\necho \"$*\" >> {}\n", fin.display()),
+    );
     // A subreaper parent reaps the orphaned service once it exits.
     let reaper = Subreaper::start(&dir);
     let pid = wait_running(&dir);
@@ -882,18 +938,17 @@ fn sigkill_of_supervise_adopts_the_running_service() {
     let ext = ext_status(&dir).unwrap();
     assert_eq!(ext.supervisor_pid, reaper.supervise_pid());
     assert_eq!(ext.starts, 1);
-    // `t` restarts it under the new supervisor (as a real child now).
-    send(&dir, "t");
-    let pid2 = wait_new_pid(&dir, pid);
-    wait_until(LONG, "adopted one gone", || !pid_alive(pid));
+    // `x` stops the adopted service; its wait status is unknown to us, so
+    // finish gets "-1 0" and last_exit is none; then supervise exits.
+    send(&dir, "x");
+    wait_until(LONG, "supervise exited", || !listening(&dir));
+    assert!(!pid_alive(pid) && !pid_alive(logger));
+    assert_eq!(lines(&fin), vec!["-1 0".to_string()]);
     assert_eq!(
         ext_status(&dir).unwrap().last_exit,
         svkit::extstatus::LastExit::None
     );
-    send(&dir, "x");
-    wait_until(LONG, "service and logger stopped", || {
-        !pid_alive(pid2) && !pid_alive(logger)
-    });
+    assert_eq!(lines(&starts).len(), 1);
 }
 
 /// Runs supervise under a child subreaper (this test binary re-executed

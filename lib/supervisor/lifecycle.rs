@@ -62,6 +62,8 @@ const MIN_RUN_SPACING: Duration = Duration::from_secs(1);
 const FORK_RETRY: Duration = Duration::from_secs(1);
 /// timeout-kill used when the service directory vanished and none is set.
 const VANISHED_KILL: Duration = Duration::from_secs(5);
+/// How long a logger on an inherited pipe gets to reach EOF on `x`.
+const LOG_EOF_GRACE: Duration = Duration::from_secs(2);
 
 pub struct Supervisor {
     /// DIR as given on the command line, for messages.
@@ -75,6 +77,9 @@ pub struct Supervisor {
     pub vanished: bool,
     /// Exit sequence: the log pipe has been closed, waiting for the logger.
     pub log_closing: bool,
+    /// Exit sequence with an inherited pipe: if the logger has not seen EOF
+    /// by then (its creator still holds the pipe), send it its stop signal.
+    pub log_grace_at: Option<Instant>,
 }
 
 impl Supervisor {
@@ -190,6 +195,9 @@ impl Supervisor {
                     runit_error_str(e),
                 );
                 svc.not_before = Some(now + FORK_RETRY);
+                // The down state may not have been written yet (see
+                // become_down): make sure the files do not show the old pid.
+                self.write_status(w);
                 return;
             }
         };
@@ -403,20 +411,28 @@ impl Supervisor {
             log.want = Want::Exit;
             let external = self.pipe.take().is_some_and(|p| p.external);
             if external {
-                // Our parent still holds the pipe, so EOF never comes: ask
-                // the logger to stop instead.
-                kill(log.pid, log.settings.down_signal);
-                kill(log.pid, libc::SIGCONT);
-                log.got_term = true;
-                log.kill_at = log.settings.timeout_kill.map(|d| Instant::now() + d);
+                // The pipe's creator (svscan) closes its ends before telling
+                // us to exit; if it did not, EOF never comes, so the logger
+                // gets its stop signal after a grace period.
+                self.log_grace_at = Some(Instant::now() + LOG_EOF_GRACE);
             }
             self.write_status(Which::Log);
         }
         None
     }
 
-    /// Fires due timers (timeout-kill, timeout-finish).
+    /// Fires due timers (timeout-kill, timeout-finish, the log EOF grace).
     pub fn timers(&mut self, now: Instant) {
+        if self.log_grace_at.is_some_and(|t| t <= now) {
+            self.log_grace_at = None;
+            if let Some(log) = self.log.as_mut().filter(|l| l.running()) {
+                kill(log.pid, log.settings.down_signal);
+                kill(log.pid, libc::SIGCONT);
+                log.got_term = true;
+                log.kill_at = log.settings.timeout_kill.map(|d| now + d);
+                self.write_status(Which::Log);
+            }
+        }
         for w in [Which::Main, Which::Log] {
             if w == Which::Log && self.log.is_none() {
                 continue;
@@ -449,6 +465,9 @@ impl Supervisor {
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
         };
+        if self.log.as_ref().is_some_and(|l| l.running()) {
+            consider(self.log_grace_at);
+        }
         for svc in std::iter::once(&self.main).chain(self.log.as_ref()) {
             if (svc.is_log || !self.vanished) && svc.wants_start() {
                 consider(svc.not_before);

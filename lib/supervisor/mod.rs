@@ -179,6 +179,7 @@ fn startup(label: String) -> Result<(Supervisor, SignalFd, Option<OwnedFd>), Fat
         my_pid: std::process::id(),
         vanished: false,
         log_closing: false,
+        log_grace_at: None,
     };
     sup.write_status(Which::Main);
     if sup.log.is_some() {
