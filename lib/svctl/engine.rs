@@ -119,6 +119,9 @@ impl Engine<'_> {
             return;
         }
         self.wait_all(targets, watcher.as_mut());
+        if let Some(w) = watcher {
+            w.close_in_background();
+        }
     }
 
     fn try_send(&mut self, t: &mut Target) {

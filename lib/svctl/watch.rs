@@ -117,6 +117,52 @@ impl Watcher {
         }
     }
 
+    /// Gives up the inotify instance without making svctl's caller wait.
+    ///
+    /// Releasing the last reference to an inotify instance waits for an
+    /// fsnotify SRCU grace period: microseconds on a quiet system, but
+    /// 10-20 ms while other processes generate many file events, which
+    /// would triple the time of a fast `restart`. So the last reference
+    /// goes to a tiny child that holds nothing else (no stdout: a shell's
+    /// `$(svctl ...)` does not wait for it) and exits as soon as svctl has
+    /// exited (EOF on a pipe); the release then happens in the child.
+    pub fn close_in_background(self) {
+        let Ok((r, w)) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) else {
+            return;
+        };
+        use std::os::fd::AsRawFd;
+        let read_fd = r.as_raw_fd();
+        let mut keep = [self.inotify.as_raw_fd(), read_fd];
+        keep.sort_unstable();
+        // SAFETY: fork(2) in a single-threaded process; the child only
+        // makes async-signal-safe system calls (close_range, read, _exit)
+        // and touches no Rust state, no allocator, no locks.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: raw system calls on plain integers, see above.
+            unsafe {
+                let lo = keep[0] as libc::c_uint;
+                let hi = keep[1] as libc::c_uint;
+                if lo > 0 {
+                    libc::close_range(0, lo - 1, 0);
+                }
+                if hi > lo + 1 {
+                    libc::close_range(lo + 1, hi - 1, 0);
+                }
+                libc::close_range(hi + 1, libc::c_uint::MAX, 0);
+                let mut byte = 0u8;
+                while libc::read(read_fd, (&mut byte as *mut u8).cast(), 1) < 0
+                    && *libc::__errno_location() == libc::EINTR
+                {}
+                libc::_exit(0);
+            }
+        }
+        drop(r);
+        // The write end stays open until svctl exits (close-on-exec).
+        std::mem::forget(w);
+        drop(self);
+    }
+
     /// Is any target re-read on a timer because it has no watch?
     pub fn has_unwatched(&self) -> bool {
         !self.unwatched.is_empty()
