@@ -272,6 +272,12 @@ fn check_failures_are_failures() {
         .iter()
         .map(|d| runsv(d))
         .collect();
+    // With -w 0 the first status read decides: let every service run first.
+    for d in [&noexec, &killed, &quiet] {
+        wait_until(LONG, "service running", || {
+            read_status(d).is_some_and(|s| s.pid != 0 && s.state_byte == 1)
+        });
+    }
     let o = svctl(&["-w", "0", "check", "noexec"], root);
     assert_eq!(o.code, 1, "{}", o.stdout);
     assert!(o.stdout.starts_with("timeout: run: noexec"), "{}", o.stdout);

@@ -117,8 +117,13 @@ fn json_carries_svkit_status() {
         assert!(o.stdout.contains(field), "missing {field}: {}", o.stdout);
     }
     svctl(&["-w", "5", "once", "web"], root);
-    let o = svctl(&["--json", "status", "web"], root);
-    assert!(o.stdout.contains("\"want\":\"once\""), "{}", o.stdout);
+    // supervise writes svkit-status just after status, and `-w once`
+    // returns on the status file, so the extra file may lag a moment.
+    wait_until(LONG, "json shows want once", || {
+        svctl(&["--json", "status", "web"], root)
+            .stdout
+            .contains("\"want\":\"once\"")
+    });
     svctl(&["-w", "5", "kill", "web"], root);
     wait_until(LONG, "killed", || {
         read_status(&web).is_some_and(|s| s.pid == 0)
