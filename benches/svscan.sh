@@ -89,7 +89,7 @@ wait_count() { # DIR COUNT TIMEOUT_S
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else print a[int((NR+1)/2)]}'; }
 maxof() { sort -n | tail -1; }
 
-echo "svscan benchmark: $(date -u +%FT%TZ), $(nproc) CPUs, kernel $(uname -r)"
+echo "svscan benchmark: $(date -u +%FT%TZ), $(nproc) CPUs, kernel $(uname -r), load average $(cut -d" " -f1-3 /proc/loadavg)"
 echo
 
 echo "== 1. new-service pickup (mv of a complete service dir -> run executes)"

@@ -79,10 +79,22 @@ fn main() {
     let signals = svscan::install_signals();
     let m = match cli().try_get_matches() {
         Ok(m) => m,
-        Err(e) => {
-            let code = if e.use_stderr() { msg::exit::USAGE } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help, --version
             let _ = e.print();
-            std::process::exit(code);
+            std::process::exit(0);
+        }
+        Err(e) => {
+            // clap says "error: WHAT" plus tips; keep the suite's format.
+            let text = e.to_string();
+            let what = text.lines().next().unwrap_or("invalid arguments");
+            let what = what.strip_prefix("error: ").unwrap_or(what);
+            msg::fatal(
+                svscan::PROG,
+                msg::exit::USAGE,
+                what,
+                "usage: svscan [OPTIONS] [SCANDIR] [-- COMMAND [ARGS...]] (see --help)",
+            );
         }
     };
     let scandir = m

@@ -408,7 +408,7 @@ fn a_dead_supervise_is_restarted() {
 }
 
 #[test]
-fn hup_rescans_without_inotify() {
+fn hup_rescans_without_inotify_and_job_control_signals_are_ignored() {
     let _load = shared();
     let a = Area::new("svscan-hup");
     // --no-inotify with a long interval: only the HUP can find the service.
@@ -425,7 +425,22 @@ fn hup_rescans_without_inotify() {
         "picked up without inotify or HUP"
     );
     ns.signal(libc::SIGHUP);
-    a.wait_started("late");
+    let late = a.wait_started("late");
+    // Job-control signals are ignored: svscan neither stops nor exits.
+    ns.signal(libc::SIGTTIN);
+    ns.signal(libc::SIGTTOU);
+    a.sleeper("later");
+    ns.signal(libc::SIGHUP);
+    a.wait_started("later");
+    let state = all_procs()
+        .into_iter()
+        .find(|p| p.pid == ns.init)
+        .map(|p| p.state);
+    assert!(
+        matches!(state, Some('S') | Some('R')),
+        "svscan state {state:?}"
+    );
+    assert_eq!(a.starts("late"), vec![late]);
     ns.signal(libc::SIGTERM);
     assert_eq!(ns.wait(LONG).code(), Some(0));
 }
@@ -468,6 +483,8 @@ fn bad_usage_is_refused() {
     };
     let out = run(&["--no-such-option", "/tmp"], None);
     assert_eq!(out.status.code(), Some(100));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .starts_with("svscan: fatal: unexpected argument '--no-such-option'"));
     let out = run(&["--shutdown-timeout", "soon", "/tmp"], None);
     assert_eq!(out.status.code(), Some(100));
     assert!(String::from_utf8_lossy(&out.stderr)
@@ -481,6 +498,12 @@ fn bad_usage_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).starts_with(&format!(
         "svscan: fatal: unable to open scan directory {missing}"
     )));
+    let file = std::env::temp_dir().join(format!("svscan-notadir-{}", std::process::id()));
+    fs::write(&file, "x").unwrap();
+    let out = run(&[file.to_str().unwrap()], None);
+    fs::remove_file(&file).unwrap();
+    assert_eq!(out.status.code(), Some(111));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unable to open scan directory"));
     let out = run(&["--help"], None);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--shutdown-timeout"));
@@ -601,4 +624,101 @@ fn term_reaches_the_main_command_and_its_code_is_kept() {
     let st = ns.wait(LONG);
     assert_eq!(st.code(), Some(3), "stderr:\n{}", a.stderr());
     assert!(a.read_trace("events").contains("cmd-got-TERM"));
+}
+
+#[test]
+fn log_pipe_held_by_svscan_loses_no_line_when_supervise_and_logger_die() {
+    let _load = shared();
+    let a = Area::new("svscan-logpipe");
+    let logfile = a.trace("log.txt");
+    let staging = a.tmp.join("staging-counter");
+    write_script(
+        staging.join("run"),
+        "#!/bin/sh\ni=0\nwhile :; do echo line-$i; i=$((i+1)); sleep 0.01; done\n",
+    );
+    write_script(
+        staging.join("log/run"),
+        &format!(
+            "#!/bin/sh\nwhile IFS= read -r line; do echo \"$line\" >> {}; done\n",
+            logfile.display()
+        ),
+    );
+    let svc = a.scan().join("counter");
+    fs::rename(&staging, &svc).unwrap();
+    let mut ns = a.start_pid1(&[]);
+    let lines = || fs::read_to_string(&logfile).unwrap_or_default();
+    wait_until(LONG, "logging", || lines().lines().count() > 20);
+    let sup = children_named(ns.init, "supervise")[0];
+    let logger: u32 = fs::read_to_string(svc.join("log/supervise/pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let logger = ns.host_pid(logger).expect("logger in the namespace");
+    // Both the supervise and the logger die at once: only svscan still
+    // holds the pipe's read end, so the service keeps writing into it.
+    // SAFETY: kill(2) on processes of the namespace this test started.
+    unsafe {
+        libc::kill(sup as i32, libc::SIGKILL);
+        libc::kill(logger as i32, libc::SIGKILL);
+    }
+    let at_kill = lines().lines().count();
+    wait_until(LONG, "logging again after the restart", || {
+        lines().lines().count() > at_kill + 100
+    });
+    ns.signal(libc::SIGTERM);
+    assert_eq!(ns.wait(LONG).code(), Some(0), "stderr:\n{}", a.stderr());
+    // A shell `read` takes its input a byte at a time, so the logger
+    // killed mid-line may have consumed the start of one line: that one
+    // line may come out truncated at its start; none may be missing.
+    let text = lines();
+    let mut truncated = 0;
+    for (i, line) in text.lines().enumerate() {
+        let want = format!("line-{i}");
+        if line != want {
+            assert!(
+                !line.is_empty() && want.ends_with(line),
+                "line {i} lost: {line:?}"
+            );
+            truncated += 1;
+        }
+    }
+    assert!(truncated <= 1, "{truncated} lines truncated");
+}
+
+#[test]
+fn main_command_gets_the_terminal() {
+    let _load = shared();
+    let a = Area::new("svscan-tty");
+    a.sleeper("svc");
+    // `script` gives svscan a terminal; the command records its process
+    // group and the terminal's foreground group, then exits 5.
+    let cmd = format!(
+        "{svscan} {scan} -- sh -c 'until [ -s {pid} ]; do sleep 0.01; done; \
+         read -r a b c d pgrp f g tpgid rest < /proc/self/stat; \
+         echo \"$pgrp $tpgid\" > {out}; exit 5'",
+        svscan = bin("svscan").display(),
+        scan = a.scan().display(),
+        pid = a.trace("svc.pid").display(),
+        out = a.trace("tty").display(),
+    );
+    let mut g = common::Guard::spawn(
+        Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let st = g.wait_timeout(LONG).expect("svscan under script exited");
+    assert_eq!(st.code(), Some(5));
+    let ids: Vec<u32> = a
+        .read_trace("tty")
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_eq!(
+        ids[0], ids[1],
+        "the command is the terminal's foreground group"
+    );
 }

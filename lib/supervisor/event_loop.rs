@@ -1,11 +1,17 @@
 //! The one poll(2) loop. It blocks with no timeout unless a timer is
 //! actually pending (restart delay, timeout-kill, timeout-finish), so an
 //! idle supervise never wakes up. Signals arrive through a signalfd.
+//!
+//! A removed service directory is noticed at the next wakeup (any signal,
+//! control byte or child exit; SIGHUP is the documented nudge) by checking
+//! the link count of our cwd. An inotify watch would notice it at once but
+//! costs one inotify instance per supervise, and instances are a small
+//! per-user budget (128 by default) that svscan and loggers need too.
 
 use super::lifecycle::{Ended, Supervisor, Which};
 use nix::sys::signalfd::SignalFd;
 use rustix::event::{PollFd, PollFlags};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Instant;
 
 /// Poll slots, in order.
@@ -15,18 +21,17 @@ enum Slot {
     Control(Which),
     Readiness,
     Adopted(Which),
-    DirWatch,
 }
 
 /// Runs until supervise should exit; returns the exit code.
-pub fn run(sup: &mut Supervisor, signals: &SignalFd, dir_watch: Option<&OwnedFd>) -> i32 {
+pub fn run(sup: &mut Supervisor, signals: &SignalFd) -> i32 {
     loop {
         let now = Instant::now();
         sup.timers(now);
         if let Some(code) = sup.housekeeping(now) {
             return code;
         }
-        let ready = wait(sup, signals, dir_watch);
+        let ready = wait(sup, signals);
         let now = Instant::now();
         for slot in ready.iter().flatten().copied() {
             match slot {
@@ -39,27 +44,17 @@ pub fn run(sup: &mut Supervisor, signals: &SignalFd, dir_watch: Option<&OwnedFd>
                         sup.on_exit(w, Ended::Unknown, now);
                     }
                 }
-                Slot::DirWatch => {
-                    if let Some(fd) = dir_watch {
-                        let mut buf = [0u8; 1024];
-                        while matches!(nix::unistd::read(fd, &mut buf), Ok(n) if n > 0) {}
-                    }
-                    if sup.dir_gone() {
-                        sup.vanished_now();
-                    }
-                }
             }
+        }
+        if !sup.vanished && sup.dir_gone() {
+            sup.vanished_now();
         }
     }
 }
 
 /// Blocks until something happens or the next timer is due; returns the
 /// slots that are ready.
-fn wait<'a>(
-    sup: &'a Supervisor,
-    signals: &'a SignalFd,
-    dir_watch: Option<&'a OwnedFd>,
-) -> [Option<Slot>; 8] {
+fn wait<'a>(sup: &'a Supervisor, signals: &'a SignalFd) -> [Option<Slot>; 8] {
     let mut list: Vec<(Slot, BorrowedFd<'a>)> = Vec::with_capacity(8);
     list.push((Slot::Signals, signals.as_fd()));
     list.push((Slot::Control(Which::Main), sup.main.held.control_r.as_fd()));
@@ -74,9 +69,6 @@ fn wait<'a>(
     }
     if let Some(fd) = &sup.main.adopted {
         list.push((Slot::Adopted(Which::Main), fd.as_fd()));
-    }
-    if let Some(fd) = dir_watch {
-        list.push((Slot::DirWatch, fd.as_fd()));
     }
     let mut pollfds: Vec<PollFd> = list
         .iter()

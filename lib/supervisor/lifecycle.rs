@@ -116,8 +116,7 @@ impl Supervisor {
 
     /// Is our working directory (the service directory) deleted?
     pub fn dir_gone(&self) -> bool {
-        matches!(nix::sys::stat::stat("."), Ok(st) if st.st_nlink == 0)
-            || nix::sys::stat::stat(".").is_err()
+        !matches!(nix::sys::stat::stat("."), Ok(st) if st.st_nlink > 0)
     }
 
     /// The service directory was removed while supervised: warn, stop the

@@ -33,7 +33,6 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use service::Service;
 use setup::Fatal;
 use std::ffi::OsStr;
-use std::os::fd::OwnedFd;
 
 pub const PROG: &str = "supervise";
 
@@ -66,7 +65,7 @@ pub fn supervise(dir: &OsStr) -> i32 {
         );
     }
     match startup(label) {
-        Ok((mut sup, signals, watch)) => event_loop::run(&mut sup, &signals, watch.as_ref()),
+        Ok((mut sup, signals)) => event_loop::run(&mut sup, &signals),
         Err(Fatal(what)) => msg::fatal_plain(PROG, msg::exit::SYSTEM, what),
     }
 }
@@ -85,7 +84,7 @@ fn ensure_std_fds() {
     }
 }
 
-fn startup(label: String) -> Result<(Supervisor, SignalFd, Option<OwnedFd>), Fatal> {
+fn startup(label: String) -> Result<(Supervisor, SignalFd), Fatal> {
     let sys = |what: &str, e: nix::errno::Errno| Fatal(format!("{what}: {}", runit_error_str(e)));
     let normally_up = std::fs::symlink_metadata("down").is_err();
     let has_log = match std::fs::metadata("log") {
@@ -185,7 +184,7 @@ fn startup(label: String) -> Result<(Supervisor, SignalFd, Option<OwnedFd>), Fat
     if sup.log.is_some() {
         sup.write_status(Which::Log);
     }
-    Ok((sup, signals, watch_dir()))
+    Ok((sup, signals))
 }
 
 /// Carries the `starts` counter over from the previous supervisor and
@@ -220,21 +219,4 @@ fn restore(base: &str, svc: &mut Service) {
         // supervisor does not inherit the exit.
         WantWord::Exit => (Want::Down, false),
     };
-}
-
-/// An inotify watch to notice `rm -rf DIR`. The directory itself never
-/// reports its deletion (it is our cwd, so its inode lives on), but its
-/// parent reports the removal of the entry; each such event is checked
-/// against `.`'s link count. Only deletions and moves in the parent wake
-/// us. Without inotify, a failing status write still detects it.
-fn watch_dir() -> Option<OwnedFd> {
-    use rustix::fs::inotify;
-    let fd = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK).ok()?;
-    let flags = inotify::WatchFlags::DELETE
-        | inotify::WatchFlags::MOVED_FROM
-        | inotify::WatchFlags::DELETE_SELF
-        | inotify::WatchFlags::MOVE_SELF
-        | inotify::WatchFlags::ONLYDIR;
-    inotify::add_watch(&fd, "..", flags).ok()?;
-    Some(fd)
 }

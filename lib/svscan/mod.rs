@@ -10,6 +10,7 @@ mod memory;
 mod options;
 mod reaper;
 mod scan;
+mod services;
 mod shutdown;
 mod signals;
 mod spawn;

@@ -191,3 +191,10 @@ pub fn ctxt_switches(pid: u32) -> u64 {
         .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
         .sum()
 }
+
+/// Waits until svkit-status satisfies `pred` (it is written after
+/// `status`, so a reader that just saw `status` change must wait for it).
+pub fn wait_ext(dir: &Path, what: &str, pred: impl Fn(&ExtStatus) -> bool) -> ExtStatus {
+    wait_for(LONG, || ext_status(dir).filter(|e| pred(e)))
+        .unwrap_or_else(|| panic!("svkit-status never showed {what}: {:?}", ext_status(dir)))
+}
