@@ -3,10 +3,13 @@
 //! `no_main`: supervise lives as long as its service, once per service, so
 //! it skips std's runtime set-up (alternate signal stack, main-thread
 //! bookkeeping) and the pages that costs in every process.
-#![no_main]
+// (Under `cargo test` the test harness provides its own main.)
+#![cfg_attr(not(test), no_main)]
 
+#[cfg(not(test))]
 use svkit::{msg, supervisor};
 
+#[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
     let mut args = std::env::args_os().skip(1);

@@ -528,3 +528,51 @@ pub fn kill(pid: i32, sig: i32) {
         libc::kill(pid, sig);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Ended;
+
+    #[test]
+    fn finish_arguments_follow_runsv() {
+        assert_eq!(Ended::Code(3).finish_args(), (3, 0));
+        assert_eq!(Ended::Code(111).finish_args(), (111, 0));
+        assert_eq!(
+            Ended::Signal {
+                sig: 9,
+                core: false
+            }
+            .finish_args(),
+            (-1, 9)
+        );
+        assert_eq!(
+            Ended::Signal {
+                sig: 11,
+                core: true
+            }
+            .finish_args(),
+            (-1, 139)
+        );
+        assert_eq!(Ended::Unknown.finish_args(), (-1, 0));
+    }
+
+    #[test]
+    fn wait_status_decoding() {
+        // Raw wait statuses as the kernel encodes them.
+        assert_eq!(Ended::from_wait_status(3 << 8), Ended::Code(3));
+        assert_eq!(
+            Ended::from_wait_status(15),
+            Ended::Signal {
+                sig: 15,
+                core: false
+            }
+        );
+        assert_eq!(
+            Ended::from_wait_status(11 | 0x80),
+            Ended::Signal {
+                sig: 11,
+                core: true
+            }
+        );
+    }
+}
