@@ -12,6 +12,9 @@
 #      then TERM until the scanner has exited (namespace gone);
 #   3. idle: context switches of the scanner over 10 s with 100 services;
 #   4. memory: the scanner's PSS with 100 services.
+#
+# Environment: BENCH_SCANNERS (default "svkit runit s6 daemontools"),
+# BENCH_SECTIONS (default "1 2 3").
 set -euo pipefail
 
 N=${1:-1000}
@@ -20,6 +23,7 @@ SVSCAN=$ROOT/target/release/svscan
 [ -x "$SVSCAN" ] || (cd "$ROOT" && cargo build --release)
 T=$(mktemp -d /tmp/svscan-bench.XXXXXX)
 UNSHARES=()
+RUN=0
 cleanup() {
     for u in "${UNSHARES[@]}"; do kill -KILL "$u" 2>/dev/null || true; done
     wait 2>/dev/null || true
@@ -27,7 +31,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SCANNERS=(svkit runit s6 daemontools)
+read -r -a SCANNERS <<< "${BENCH_SCANNERS:-svkit runit s6 daemontools}"
+SECTIONS=" ${BENCH_SECTIONS:-1 2 3} "
+section() { [[ $SECTIONS == *" $1 "* ]]; }
 have() {
     case $1 in
         svkit) true ;;
@@ -92,10 +98,11 @@ maxof() { sort -n | tail -1; }
 echo "svscan benchmark: $(date -u +%FT%TZ), $(nproc) CPUs, kernel $(uname -r), load average $(cut -d" " -f1-3 /proc/loadavg)"
 echo
 
+if section 1; then
 echo "== 1. new-service pickup (mv of a complete service dir -> run executes)"
 for s in "${SCANNERS[@]}"; do
     have "$s" || { echo "$s: not installed"; continue; }
-    d=$T/pick-$s; mkdir -p "$d/scan" "$d/marks"
+    RUN=$((RUN + 1)); d=$T/pick-$s-$RUN; mkdir -p "$d/scan" "$d/marks"
     start_ns "$s" "$d/scan"
     sleep 0.5
     case $s in svkit) reps=20 ;; s6) reps=10 ;; *) reps=3 ;; esac
@@ -117,7 +124,7 @@ for s in "${SCANNERS[@]}"; do
     echo "$s: median $(ms "$med") ms, max $(ms "$mx") ms over $(wc -l < "$d/lat")/$reps$note"
     stop_ns
 done
-if have s6; then
+if have s6 && [[ " ${SCANNERS[*]} " == *" s6 "* ]]; then
     d=$T/pick-s6-noa; mkdir -p "$d/scan" "$d/marks"
     start_ns s6 "$d/scan"; sleep 0.5
     make_service "$d/scan" p1 "$d/marks/1"
@@ -127,11 +134,13 @@ if have s6; then
     stop_ns
 fi
 echo
+fi
 
+if section 2; then
 echo "== 2. $N services: all up, then TERM until the scanner exits"
 for s in "${SCANNERS[@]}"; do
     have "$s" || continue
-    d=$T/many-$s; mkdir -p "$d/scan" "$d/up"
+    RUN=$((RUN + 1)); d=$T/many-$s-$RUN; mkdir -p "$d/scan" "$d/up"
     for i in $(seq "$N"); do make_service "$d/scan" "s$i" "$d/up/s$i"; done
     sync
     t0=$(now_ns)
@@ -161,11 +170,13 @@ for s in "${SCANNERS[@]}"; do
     stop_ns
 done
 echo
+fi
 
+if section 3; then
 echo "== 3+4. idle wakeups over 10 s and PSS, 100 services"
 for s in "${SCANNERS[@]}"; do
     have "$s" || continue
-    d=$T/idle-$s; mkdir -p "$d/scan" "$d/up"
+    RUN=$((RUN + 1)); d=$T/idle-$s-$RUN; mkdir -p "$d/scan" "$d/up"
     for i in $(seq 100); do make_service "$d/scan" "s$i" "$d/up/s$i"; done
     start_ns "$s" "$d/scan"
     wait_count "$d/up" 100 30 || true
@@ -177,3 +188,4 @@ for s in "${SCANNERS[@]}"; do
     echo "$s: $((c1 - c0)) wakeups in 10 s; PSS ${pss} KiB"
     stop_ns
 done
+fi

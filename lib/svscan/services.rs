@@ -84,6 +84,8 @@ impl Svscan {
                 return;
             }
         };
+        self.table
+            .reserve(names.len().saturating_sub(self.table.names().len()));
         names.extend(self.table.names());
         self.reconcile(names);
         for id in self.table.ids() {

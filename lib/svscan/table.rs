@@ -39,6 +39,15 @@ pub struct Table {
 }
 
 impl Table {
+    /// Room for `more` services at once (one allocation per index instead
+    /// of a series of doublings that leave holes in svscan's small heap).
+    pub fn reserve(&mut self, more: usize) {
+        self.services.reserve(more);
+        self.by_name.reserve(more);
+        self.by_devino.reserve(more);
+        self.by_pid.reserve(more);
+    }
+
     pub fn insert(&mut self, name: OsString, devino: DevIno) -> Id {
         let id = self.next_id;
         self.next_id += 1;

@@ -127,8 +127,8 @@ impl Area {
         cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child", "--"])
             .args(["sh", "-c", &script]);
         cmd.stdin(Stdio::null());
-        let guard = Guard::spawn(&mut cmd);
-        let init = ns_init(guard.pid);
+        let mut guard = Guard::spawn(&mut cmd);
+        let init = ns_init(&mut guard);
         Ns {
             guard,
             init,
@@ -139,8 +139,8 @@ impl Area {
     fn spawn_ns(&self, mut cmd: Command) -> Ns {
         cmd.stdin(Stdio::null()).stderr(self.stderr_file());
         let started = Instant::now();
-        let guard = Guard::spawn(&mut cmd);
-        let init = ns_init(guard.pid);
+        let mut guard = Guard::spawn(&mut cmd);
+        let init = ns_init(&mut guard);
         Ns {
             guard,
             init,
@@ -149,11 +149,22 @@ impl Area {
     }
 }
 
-/// Host pid of the namespace's PID 1: the unshare process's child.
-fn ns_init(unshare: u32) -> u32 {
+/// Host pid of the namespace's PID 1: the unshare process's child; 0 if
+/// the whole namespace already ended (a main command that exits at once).
+fn ns_init(guard: &mut Guard) -> u32 {
+    let unshare = guard.pid;
     wait_for(LONG, || {
-        let s = fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children")).ok()?;
-        s.split_whitespace().next()?.parse().ok()
+        let s = fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
+            .unwrap_or_default();
+        if let Some(pid) = s.split_whitespace().next().and_then(|p| p.parse().ok()) {
+            return Some(pid);
+        }
+        // std keeps the status, so a later wait still returns it.
+        let done = guard
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten());
+        done.map(|_| 0)
     })
     .expect("namespace init never appeared")
 }
@@ -170,6 +181,9 @@ pub struct Ns {
 impl Ns {
     /// `docker stop`: TERM to the namespace's PID 1 from outside.
     pub fn signal(&self, sig: i32) {
+        if self.init == 0 {
+            return; // already gone; kill(0) would hit the test's own group
+        }
         // SAFETY: kill(2) on the namespace init this test started.
         unsafe {
             libc::kill(self.init as i32, sig);
