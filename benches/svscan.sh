@@ -13,13 +13,18 @@
 #   3. idle: context switches of the scanner over 10 s with 100 services;
 #   4. memory: the scanner's PSS with 100 services.
 #
-# Environment: BENCH_SCANNERS (default "svkit runit s6 daemontools"),
-# BENCH_SECTIONS (default "1 2 3").
+# Environment: BENCH_SCANNERS (default "svkit runit s6 daemontools"; add
+# "svkit-static" for the static, position-dependent build of svscan and
+# supervise, made by:
+#   RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
+#     cargo build --release --bin svscan --bin supervise --target x86_64-unknown-linux-gnu
+# ), BENCH_SECTIONS (default "1 2 3").
 set -euo pipefail
 
 N=${1:-1000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SVSCAN=$ROOT/target/release/svscan
+SVSCAN_STATIC=$ROOT/target/x86_64-unknown-linux-gnu/release/svscan
 [ -x "$SVSCAN" ] || (cd "$ROOT" && cargo build --release)
 T=$(mktemp -d /tmp/svscan-bench.XXXXXX)
 UNSHARES=()
@@ -37,6 +42,7 @@ section() { [[ $SECTIONS == *" $1 "* ]]; }
 have() {
     case $1 in
         svkit) true ;;
+        svkit-static) [ -x "$SVSCAN_STATIC" ] ;;
         runit) command -v runsvdir >/dev/null ;;
         s6) command -v s6-svscan >/dev/null ;;
         daemontools) [ -x /usr/bin/svscan ] && [ -x /usr/bin/supervise ] ;;
@@ -45,6 +51,7 @@ have() {
 cmd_of() {
     case $1 in
         svkit) echo "$SVSCAN" ;;
+        svkit-static) echo "$SVSCAN_STATIC" ;;
         runit) echo "runsvdir -P" ;;
         s6) echo "s6-svscan -c $((N + 100))" ;;
         daemontools) echo "/usr/bin/svscan" ;;
@@ -105,7 +112,7 @@ for s in "${SCANNERS[@]}"; do
     RUN=$((RUN + 1)); d=$T/pick-$s-$RUN; mkdir -p "$d/scan" "$d/marks"
     start_ns "$s" "$d/scan"
     sleep 0.5
-    case $s in svkit) reps=20 ;; s6) reps=10 ;; *) reps=3 ;; esac
+    case $s in svkit*) reps=20 ;; s6) reps=10 ;; *) reps=3 ;; esac
     : > "$d/lat"
     for i in $(seq "$reps"); do
         mkdir -p "$d/stage"
