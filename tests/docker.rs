@@ -216,11 +216,30 @@ fn svctl_in_docker_exec_behaves_like_sv() {
 }
 
 #[test]
-fn run_environment_reaches_services() {
+fn run_environment_reaches_services_and_svctl_exec() {
     let images = images();
     let c = Container::start("env", &["-e", "FOO=from-run"], &images.e2e, &[]);
+    // The init script ran first and published BAR; the service sees both.
     c.wait_log("app: up");
-    assert!(c.logs().contains("FOO=from-run"), "{}", c.logs());
+    let logs = c.logs();
+    assert!(logs.contains("10-publish: ran"), "{logs}");
+    assert!(logs.contains("FOO=from-run BAR=from-init"), "{logs}");
+    // A bare `docker exec` has only the configured environment; `svctl
+    // exec` runs with the captured one.
+    let plain = text(&c.exec(&["env"]));
+    assert!(plain.contains("FOO=from-run"), "{plain}");
+    assert!(!plain.contains("BAR="), "{plain}");
+    let out = c.exec(&["svctl", "exec", "--", "env"]);
+    let captured = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{captured}");
+    assert!(captured.contains("FOO=from-run"), "{captured}");
+    assert!(captured.contains("BAR=from-init"), "{captured}");
+    // As non-root the captured environment (mode 0600, root's) is not
+    // readable: one clear error, no partial environment.
+    let out = docker(&["exec", "-u", "65532", &c.name, "svctl", "exec", "--", "env"]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains("BAR="), "{}", text(&out));
+    assert!(text(&out).contains("svctl: fatal: "), "{}", text(&out));
 }
 
 #[test]
@@ -599,13 +618,13 @@ fn k8s_probe_and_prestop_commands_work_in_the_image() {
 // Logs
 // ---------------------------------------------------------------------------
 
-#[test]
-fn prefixed_log_lines_arrive_whole() {
-    const LINES: usize = 20_000;
-    let images = images();
-    // Two services, each through its own svlog teeing to the container's
-    // stdout with a prefix: both svlogs write to the one pipe Docker reads.
-    let c = Container::start("prefix", &[], &images.e2e, &["/srv/chatty"]);
+const FLOOD_LINES: usize = 20_000;
+
+/// Waits for two services' floods (tests/docker-fixtures/e2e/chatty and
+/// flood: "a-00000 xxx...", "b-..." 20,000 lines each) in the container's
+/// stdout and checks each arrived exactly once as one whole line
+/// "a | a-00042 xxx...x", never cut or merged with the other service's.
+fn assert_floods_arrive_whole(c: &Container) {
     let pad = "x".repeat(180);
     let mut logs = String::new();
     // Both last lines in whatever shape, and everything before them.
@@ -617,12 +636,11 @@ fn prefixed_log_lines_arrive_whole() {
         done.is_some(),
         "only {} of {} lines arrived",
         logs.matches(&pad).count(),
-        2 * LINES
+        2 * FLOOD_LINES
     );
-    let mut seen = [vec![false; LINES], vec![false; LINES]];
+    let mut seen = [vec![false; FLOOD_LINES], vec![false; FLOOD_LINES]];
     let mut bad = Vec::new();
     for line in logs.lines().filter(|l| l.contains("xxxxxxxxxx")) {
-        // Exactly "a | a-00042 xxx...x": prefix once, the whole line.
         let parsed = (|| {
             let (prefix, rest) = line.split_once(" | ")?;
             let (tag, rest) = rest.split_once('-')?;
@@ -631,7 +649,7 @@ fn prefixed_log_lines_arrive_whole() {
             (tail == pad).then_some((which, num.parse::<usize>().ok()?))
         })();
         match parsed {
-            Some((which, n)) if n < LINES && !seen[which][n] => seen[which][n] = true,
+            Some((which, n)) if n < FLOOD_LINES && !seen[which][n] => seen[which][n] = true,
             _ => bad.push(line.chars().take(120).collect::<String>()),
         }
     }
@@ -642,6 +660,30 @@ fn prefixed_log_lines_arrive_whole() {
         &bad[..bad.len().min(3)]
     );
     assert!(seen.iter().all(|s| s.iter().all(|&x| x)), "lines missing");
+}
+
+#[test]
+fn svlog_prefixed_lines_arrive_whole() {
+    let images = images();
+    // Each service's log/run is svlog teeing to the container's stdout
+    // with a prefix (config line "oa | "): two svlogs write to the one pipe
+    // Docker reads.
+    let c = Container::start("svlog-prefix", &[], &images.e2e, &["/srv/chatty"]);
+    assert_floods_arrive_whole(&c);
+}
+
+#[test]
+fn svscan_prefixed_lines_arrive_whole() {
+    let images = images();
+    // No log/: with SVSCAN_LOG_PREFIX=1 svscan copies each service's
+    // stdout to its own, one write(2) per prefixed line.
+    let c = Container::start(
+        "svscan-prefix",
+        &["-e", "SVSCAN_LOG_PREFIX=1"],
+        &images.e2e,
+        &["/srv/flood"],
+    );
+    assert_floods_arrive_whole(&c);
 }
 
 // ---------------------------------------------------------------------------
