@@ -441,6 +441,15 @@ fn debian_image_init_scripts_cron_syslog_sshd_and_exec_env() {
     // what start-up scripts computed.
     let out = c.exec(&["bash", "-lc", "echo \"C=$COMPUTED F=$FOO\""]);
     assert_eq!(text(&out).trim(), "C=from-init F=from-run");
+    let out = c.exec(&[
+        "svctl",
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "echo \"C=$COMPUTED F=$FOO\"",
+    ]);
+    assert_eq!(text(&out).trim(), "C=from-init F=from-run");
     // (A bare `docker exec` only has the configured environment.)
     let out = c.exec(&["env"]);
     assert!(!text(&out).contains("COMPUTED="), "{}", text(&out));
@@ -706,7 +715,7 @@ fn debian_init_script_failure_stops_the_container_with_its_status() {
     assert_eq!(code, 7, "{out}");
     assert!(out.contains("10-publish: ran"), "{out}");
     assert!(
-        out.contains("my_init: /etc/my_init.d/20-fail failed with status 7"),
+        out.contains("svscan: fatal: init script /etc/my_init.d/20-fail: exited 7"),
         "{out}"
     );
     assert!(!out.contains("envprint:"), "services started anyway: {out}");

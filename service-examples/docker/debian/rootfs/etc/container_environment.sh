@@ -1,1 +1,0 @@
-/run/container_environment.sh
