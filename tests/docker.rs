@@ -470,7 +470,7 @@ fn debian_image_init_scripts_cron_syslog_sshd_and_exec_env() {
 #[test]
 fn debian_image_runs_read_only() {
     let images = images();
-    // my_init writes only under /run; cron and syslogd need nothing else.
+    // svscan writes only under /run; cron and syslogd need nothing else.
     let c = Container::start(
         "debian-ro",
         &["--read-only", "--tmpfs", "/run"],
