@@ -366,3 +366,95 @@ fn helper_unusable_rundir() {
         );
     }
 }
+
+/// `docker exec` analogue: `nsenter` into the namespace of host pid
+/// `init` (PID and mount), with no SVKIT_RUNDIR: the default must do.
+fn ns_exec(init: u32, scan: &Path, args: &[&str]) -> Output {
+    Command::new("nsenter")
+        .args(["-t", &init.to_string(), "-p", "-m", "--"])
+        .arg(bin("svctl"))
+        .args(args)
+        .env_remove("SVKIT_RUNDIR")
+        .env("SVDIR", scan)
+        .env("HOST_ONLY", "must-not-leak")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn svscan_as_init_with_read_only_scan_dir_and_noexec_run() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root (namespaces)");
+        return;
+    }
+    let tmp = TempDir::new("ro-svscan");
+    let scan = tmp.join("scan");
+    let trace = tmp.join("trace");
+    service(&scan.join("web"), &trace);
+    let none = tmp.join("none");
+    // As `docker run --read-only --tmpfs /run`: the scan dir is read-only
+    // and /run a fresh noexec tmpfs, in this mount namespace only; svscan
+    // then replaces the shell as PID 1 and uses the default /run/svkit.
+    let boot = format!(
+        "mount --bind {s} {s} && mount -o remount,bind,ro {s} && \
+         mount -t tmpfs -o noexec,nosuid,nodev,mode=755 tmpfs /run && \
+         exec {svscan} -t 3 {s} -- sh -c 'echo main; exec sleep 1000'",
+        s = scan.display(),
+        svscan = bin("svscan").display()
+    );
+    let stderr = tmp.join("stderr");
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private"])
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child", "--"])
+        .args(["sh", "-c", &boot])
+        .env_remove("SVKIT_RUNDIR")
+        .env("MARKER", "captured at boot")
+        .env("SVSCAN_INIT_DIRS", &none)
+        .env("SVSCAN_PRE_SHUTDOWN_DIRS", &none)
+        .env("SVSCAN_POST_SHUTDOWN_DIRS", &none)
+        .env("SVSCAN_ENV_DIR", &none)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).unwrap());
+    let mut ns = Guard::spawn(&mut cmd);
+    let err = || std::fs::read_to_string(&stderr).unwrap_or_default();
+    wait_for(T, || (!starts(&trace).is_empty()).then_some(()))
+        .unwrap_or_else(|| panic!("web never started; svscan stderr:\n{}", err()));
+    let unshare = ns.pid;
+    let init: u32 = wait_for(T, || {
+        std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
+            .ok()?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    })
+    .expect("namespace init");
+    let web = scan.join("web");
+    let web_s = web.to_str().unwrap();
+
+    let o = ns_exec(init, &scan, &["status"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}\n{}", err());
+    assert!(stdout(&o).starts_with("run: web: (pid "), "{o:?}");
+    let o = ns_exec(init, &scan, &["-w", "8", "restart", "web"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(!web.join("supervise").exists());
+    for line in starts(&trace) {
+        assert!(line.starts_with(&format!("{web_s} ./run 0")), "{line}");
+    }
+
+    let o = ns_exec(init, &scan, &["exec", "--", "env"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let env = stdout(&o);
+    assert!(env.contains("MARKER=captured at boot\n"), "{env}");
+    assert!(env.contains("SVKIT_RUNDIR=/run/svkit\n"), "{env}");
+    assert!(!env.contains("HOST_ONLY"), "{env}");
+
+    let o = ns_exec(init, &scan, &["halt", "7"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let st = ns.wait_timeout(T).expect("svscan exits after halt");
+    assert_eq!(st.code(), Some(7), "svscan stderr:\n{}", err());
+    // Read-only scan dir and a default rundir: nothing to warn about.
+    assert!(!err().contains("warning"), "{}", err());
+}

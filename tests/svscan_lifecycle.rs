@@ -89,6 +89,7 @@ fn essential_service_exit_stops_the_container_with_its_code_within_a_second() {
     fs::write(&go, "").unwrap();
     let st = ns.wait(LONG);
     let took = t0.elapsed();
+    eprintln!("essential exit -> container exit: {took:?}");
     assert_eq!(st.code(), Some(3), "stderr:\n{}", a.stderr());
     assert!(took < Duration::from_secs(1), "took {took:?}");
     let e = a.read_trace("events");
@@ -315,7 +316,7 @@ fn shutdown_hooks_run_around_the_service_stop_and_are_bounded() {
 }
 
 #[test]
-fn halt_protocol_exit_code_file_and_term_to_the_pid_file() {
+fn svctl_halt_7_stops_the_container_with_7() {
     let _load = shared();
     let a = Area::new("life-halt");
     let rundir = a.rundir();
@@ -328,10 +329,10 @@ fn halt_protocol_exit_code_file_and_term_to_the_pid_file() {
     let mut ns = start(&a, &[], Some(&["sleep", "1000"]), None);
     a.wait_started("svc");
     assert!(!rundir.join("exitcode").exists(), "stale exitcode removed");
-    // What `svctl halt 7` does: the code file, then TERM to svscan.pid.
     let out = ns.exec(&format!(
-        "echo 7 > {r}/exitcode.new && mv {r}/exitcode.new {r}/exitcode && kill -TERM $(cat {r}/svscan.pid)",
-        r = rundir.display()
+        "SVKIT_RUNDIR={r} {svctl} halt 7",
+        r = rundir.display(),
+        svctl = bin("svctl").display()
     ));
     assert!(out.status.success(), "{out:?}");
     // The halt code beats the main command's 143.
@@ -370,6 +371,31 @@ fn wait_ready_gates_the_main_command() {
     );
     assert_eq!(ns.wait(LONG).code(), Some(0), "stderr:\n{}", a.stderr());
     assert_eq!(a.read_trace("events"), "db-up\ncmd-after-ready\n");
+
+    // notification-fd: ready when the service says so on that fd.
+    let n = Area::new("life-notify");
+    let ready = n.trace("ready");
+    let svc = n.service(
+        "db",
+        &format!(
+            "sleep 0.3\ntouch {r}\necho >&3\nexec sleep 1000",
+            r = ready.display()
+        ),
+    );
+    fs::write(svc.join("notification-fd"), "3\n").unwrap();
+    let cmd = format!(
+        "if [ -e {r} ]; then echo cmd-after-ready >> {e}; else echo cmd-too-early >> {e}; fi",
+        r = ready.display(),
+        e = n.trace("events").display()
+    );
+    let mut ns = start(
+        &n,
+        &[("SVSCAN_WAIT_READY", "all".into())],
+        Some(&["sh", "-c", &cmd]),
+        None,
+    );
+    assert_eq!(ns.wait(LONG).code(), Some(0), "stderr:\n{}", n.stderr());
+    assert_eq!(n.read_trace("events"), "cmd-after-ready\n");
 
     // Never ready: the timeout with policy stop ends the container (111)
     // and the command never runs.
@@ -524,4 +550,52 @@ fn bad_lifecycle_settings_are_refused() {
     );
     assert!(err.contains("SVKIT_RUNDIR"), "{err}");
     assert!(!Path::new(&bad).exists());
+}
+
+#[test]
+fn essential_service_in_a_read_only_scan_directory() {
+    let _load = shared();
+    let a = Area::new("life-ro-essential");
+    let go = a.trace("go");
+    let ev = a.trace("events");
+    let ess = a.service(
+        "ess",
+        &format!(
+            "echo up >> {ev}\nuntil [ -e {go} ]; do sleep 0.01; done\nexit 3",
+            ev = ev.display(),
+            go = go.display()
+        ),
+    );
+    fs::write(ess.join("essential"), "").unwrap();
+    a.sleeper("other");
+    // The scan directory is a read-only bind mount in a private mount
+    // namespace: supervise/ state goes to RUNDIR/supervise/KEY.
+    let scan = a.scan();
+    let script = format!(
+        "mount --bind {s} {s} && mount -o remount,bind,ro {s} && exec {svscan} -t 3 {s}",
+        s = scan.display(),
+        svscan = bin("svscan").display()
+    );
+    let mut c = Command::new("unshare");
+    c.args(["--mount", "--propagation", "private"])
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child", "--"])
+        .args(["sh", "-c", &script])
+        .env("SVSCAN_INIT_DIRS", "")
+        .stdout(Stdio::null());
+    let mut ns = a.spawn_ns(c);
+    wait_until(LONG, "essential service up", || {
+        a.read_trace("events").contains("up")
+    });
+    fs::write(&go, "").unwrap();
+    assert_eq!(ns.wait(LONG).code(), Some(3), "stderr:\n{}", a.stderr());
+    assert!(
+        !ess.join("supervise").exists(),
+        "nothing written to the scan dir"
+    );
+    let fallback = a.rundir().join("supervise");
+    assert!(
+        fs::read_dir(&fallback).map(|d| d.count()).unwrap_or(0) >= 2,
+        "state kept under {}",
+        fallback.display()
+    );
 }

@@ -48,7 +48,11 @@ SIGTERM = x. Settings files in DIR: down, down-signal, timeout-kill,\n\
 timeout-finish, notification-fd, restart-backoff, restart-limit\n\
 (see servicedir(5)).\n\
 \n\
-Environment: SVKIT_LOG_PIPE=RFD,WFD uses an inherited log pipe.\n\
+A read-only DIR keeps that state in $SVKIT_RUNDIR/supervise/KEY instead\n\
+(default /run/svkit; KEY = DIR's path, / as %2F); nothing runs from there.\n\
+\n\
+Environment: SVKIT_LOG_PIPE=RFD,WFD uses an inherited log pipe;\n\
+SVKIT_RUNDIR (default /run/svkit) for read-only service directories.\n\
 Exit status: 0 after x/SIGTERM, 100 usage, 111 system error or the\n\
 directory is already supervised (or was removed).\n";
 

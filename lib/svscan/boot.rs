@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// `RUNDIR/svscan.pid`: where `svctl halt` finds svscan.
-pub const PID_FILE: &str = "svscan.pid";
+pub const PID_FILE: &str = rundir::SVSCAN_PID;
 
 /// Creates or vets the runtime directory; exits 111 when unusable.
 pub fn prepare_rundir(life: &Lifecycle) -> PathBuf {

@@ -56,6 +56,18 @@ impl Svscan {
         if pending.is_empty() {
             return;
         }
+        for n in &pending {
+            if self.table.by_name(n).is_none() {
+                msg::warn(
+                    PROG,
+                    format!(
+                        "--wait-ready: no service {} in {} (yet)",
+                        n.to_string_lossy(),
+                        self.opts.scandir.display()
+                    ),
+                );
+            }
+        }
         msg::info(
             PROG,
             format!(

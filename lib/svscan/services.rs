@@ -68,6 +68,13 @@ impl Svscan {
                 }
             }
         }
+        if full {
+            // Lost events may include svkit-status changes: look again.
+            let watched: Vec<Id> = self.status_watches.values().copied().collect();
+            for id in watched {
+                self.on_status(id);
+            }
+        }
         if self.shutdown.is_some() {
             return;
         }
