@@ -15,9 +15,13 @@ fn cli() -> Command {
             "SCANDIR defaults to $SVDIR, else /etc/service.\n\
              Signals: TERM, INT, QUIT, PWR = orderly shutdown (a second one skips to the kill);\n\
              HUP, ALRM = rescan; TTIN, TTOU = ignored.\n\
-             Exit status: 0 after a shutdown; COMMAND's status (128+signal if killed, 127/126 if it\n\
-             cannot be run) when COMMAND is given; 100 usage error; 111 system error or SCANDIR\n\
-             already scanned by another svscan.",
+             Boot: runtime dir ($SVKIT_RUNDIR, else /run/svkit), environment dump, init scripts,\n\
+             services, main command. Shutdown: pre-shutdown hooks, services stop, post-shutdown hooks.\n\
+             Exit status, first that applies: svctl halt CODE or RUNDIR/exitcode; COMMAND's status\n\
+             (128+signal if killed, 127/126 if it cannot be run); the essential service's status;\n\
+             the failed init script's code; after a signal $SVSCAN_EXIT_ON_SIGNAL (0); 111 system\n\
+             error, runtime dir unusable or SCANDIR already scanned; 100 usage error.\n\
+             More settings (SVSCAN_* variables): see svscan(8) and svkit-container(7).",
         )
         .version(env!("CARGO_PKG_VERSION"))
         .arg(
@@ -56,6 +60,61 @@ fn cli() -> Command {
                 .help(
                     "supervise program to run [env: SVKIT_SUPERVISE] \
                      [default: the supervise next to svscan, else from PATH]",
+                ),
+        )
+        .arg(
+            Arg::new("init-dir")
+                .long("init-dir")
+                .value_name("DIRS")
+                .value_parser(clap::value_parser!(OsString))
+                .help(
+                    "Init scripts run before any service, colon list of dirs or files \
+                     [env: SVSCAN_INIT_DIRS] [default: /etc/svscan/init.d]",
+                ),
+        )
+        .arg(
+            Arg::new("pre-shutdown-dir")
+                .long("pre-shutdown-dir")
+                .value_name("DIRS")
+                .value_parser(clap::value_parser!(OsString))
+                .help(
+                    "Hooks run before services stop [env: SVSCAN_PRE_SHUTDOWN_DIRS] \
+                     [default: /etc/svscan/pre-shutdown.d]",
+                ),
+        )
+        .arg(
+            Arg::new("post-shutdown-dir")
+                .long("post-shutdown-dir")
+                .value_name("DIRS")
+                .value_parser(clap::value_parser!(OsString))
+                .help(
+                    "Hooks run after services are down [env: SVSCAN_POST_SHUTDOWN_DIRS] \
+                     [default: /etc/svscan/finish.d]",
+                ),
+        )
+        .arg(
+            Arg::new("env-dir")
+                .long("env-dir")
+                .value_name("DIR")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help(
+                    "Static environment (envdir) under the runtime one \
+                     [env: SVSCAN_ENV_DIR] [default: /etc/svscan/env]",
+                ),
+        )
+        .arg(
+            Arg::new("wait-ready")
+                .long("wait-ready")
+                .value_name("SVC,...|all")
+                .help("Start COMMAND only once these services are ready [env: SVSCAN_WAIT_READY]"),
+        )
+        .arg(
+            Arg::new("log-prefix")
+                .long("log-prefix")
+                .action(ArgAction::SetTrue)
+                .help(
+                    "Copy the output of services without log/ to svscan's stdout/stderr, \
+                     prefixed with their names [env: SVSCAN_LOG_PREFIX=1]",
                 ),
         )
         .arg(
@@ -120,6 +179,15 @@ fn main() {
         .get_many::<OsString>("command")
         .map(|v| v.cloned().collect())
         .unwrap_or_default();
+    let life = svscan::Lifecycle::from_env(svscan::LifecycleArgs {
+        env_dir: m.get_one::<PathBuf>("env-dir").cloned(),
+        init_dirs: m.get_one::<OsString>("init-dir").cloned(),
+        pre_shutdown_dirs: m.get_one::<OsString>("pre-shutdown-dir").cloned(),
+        post_shutdown_dirs: m.get_one::<OsString>("post-shutdown-dir").cloned(),
+        wait_ready: m.get_one::<String>("wait-ready").cloned(),
+        log_prefix: m.get_flag("log-prefix"),
+    })
+    .unwrap_or_else(|e| msg::fatal_plain(svscan::PROG, msg::exit::USAGE, e));
     let opts = Options {
         scandir: svscan::absolute(scandir),
         shutdown_timeout,
@@ -127,6 +195,7 @@ fn main() {
         rescan_interval,
         no_inotify: m.get_flag("no-inotify"),
         command,
+        life,
     };
     std::process::exit(svscan::run(opts, signals));
 }

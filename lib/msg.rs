@@ -46,6 +46,12 @@ pub fn fatal(prog: &str, code: i32, what: impl Display, why: impl Display) -> ! 
     std::process::exit(code)
 }
 
+/// Prints `prog: fatal: what` without exiting (the caller returns its
+/// exit code).
+pub fn fatal_line(prog: &str, what: impl Display) {
+    emit(prog, "fatal", &what, None);
+}
+
 /// Prints `prog: fatal: what` and exits with `code`.
 pub fn fatal_plain(prog: &str, code: i32, what: impl Display) -> ! {
     emit(prog, "fatal", &what, None);

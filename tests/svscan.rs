@@ -705,6 +705,7 @@ fn main_command_gets_the_terminal() {
     let mut g = common::Guard::spawn(
         Command::new("script")
             .args(["-qec", &cmd, "/dev/null"])
+            .env("SVKIT_RUNDIR", a.rundir())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null()),

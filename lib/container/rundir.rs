@@ -12,6 +12,7 @@
 //! | `RUNDIR/env/` | captured environment, one file per variable ([`super::envdump`]) |
 //! | `RUNDIR/env.sh` | the same as `export NAME='value'` lines |
 //! | `RUNDIR/exitcode` | container exit code requested by a script ([`super::exitcode`]) |
+//! | `RUNDIR/svscan.pid` | svscan's pid, for `svctl halt` |
 //! | `RUNDIR/supervise/<key>/` | `supervise/` of a service whose directory is read-only |
 //!
 //! Accepting an existing directory follows s6-overlay's rules, minus its
@@ -40,6 +41,8 @@ pub const ENV_SH: &str = "env.sh";
 pub const EXITCODE: &str = "exitcode";
 /// `RUNDIR/supervise`: parent of fallback `supervise/` directories.
 pub const SUPERVISE_DIR: &str = "supervise";
+/// `RUNDIR/svscan.pid`: svscan's pid, written at boot (`svctl halt`).
+pub const SVSCAN_PID: &str = "svscan.pid";
 
 /// Longest file name most file systems accept (NAME_MAX).
 const NAME_MAX: usize = 255;

@@ -16,11 +16,12 @@ pub struct Previous {
     pub status: Option<Status>,
 }
 
-pub fn read_previous(base: &str) -> Previous {
-    let ext = std::fs::read_to_string(format!("{base}supervise/svkit-status"))
+/// `sup`: the state directory, ending in `/`.
+pub fn read_previous(sup: &str) -> Previous {
+    let ext = std::fs::read_to_string(format!("{sup}svkit-status"))
         .ok()
         .and_then(|t| ExtStatus::decode(&t));
-    let status = std::fs::read(format!("{base}supervise/status"))
+    let status = std::fs::read(format!("{sup}status"))
         .ok()
         .and_then(|b| Status::decode(&b));
     Previous { ext, status }

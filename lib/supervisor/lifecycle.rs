@@ -104,10 +104,10 @@ impl Supervisor {
             if self.dir_gone() {
                 self.vanished_now();
             } else if !self.vanished {
-                let base = self.svc(w).base;
+                let sup = self.svc(w).held.state_dir.clone();
                 msg::warn_why(
                     PROG,
-                    format_args!("{}: unable to update {base}supervise/status", self.label),
+                    format_args!("{}: unable to update {sup}status", self.label),
                     crate::errstr::io_error_str(&e),
                 );
             }

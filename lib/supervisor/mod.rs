@@ -48,7 +48,11 @@ SIGTERM = x. Settings files in DIR: down, down-signal, timeout-kill,\n\
 timeout-finish, notification-fd, restart-backoff, restart-limit\n\
 (see servicedir(5)).\n\
 \n\
-Environment: SVKIT_LOG_PIPE=RFD,WFD uses an inherited log pipe.\n\
+A read-only DIR keeps that state in $SVKIT_RUNDIR/supervise/KEY instead\n\
+(default /run/svkit; KEY = DIR's path, / as %2F); nothing runs from there.\n\
+\n\
+Environment: SVKIT_LOG_PIPE=RFD,WFD uses an inherited log pipe;\n\
+SVKIT_RUNDIR (default /run/svkit) for read-only service directories.\n\
 Exit status: 0 after x/SIGTERM, 100 usage, 111 system error or the\n\
 directory is already supervised (or was removed).\n";
 
@@ -140,32 +144,33 @@ fn startup(label: String) -> Result<(Supervisor, SignalFd), Fatal> {
 
     // Lock both directories before touching anything a running supervisor
     // owns, so a second supervise disturbs nothing.
-    setup::make_dir("", &label)?;
-    let lock = setup::take_lock("", &label)?;
+    let sup = setup::make_dir("", &label)?;
+    let lock = setup::take_lock(&sup, &label)?;
     let log_lock = if has_log {
-        setup::make_dir("log/", &label)?;
-        Some(setup::take_lock("log/", &label)?)
+        let log_sup = setup::make_dir("log/", &label)?;
+        let lock = setup::take_lock(&log_sup, &label)?;
+        Some((log_sup, lock))
     } else {
         None
     };
-    let mut held = setup::open_control("", &label, lock)?;
+    let mut held = setup::open_control(&sup, &label, lock)?;
     let mut log_held = match log_lock {
-        Some(l) => Some(setup::open_control("log/", &label, l)?),
+        Some((log_sup, l)) => Some(setup::open_control(&log_sup, &label, l)?),
         None => None,
     };
     // `ok` before the first status write (Q20).
-    setup::open_ok("", &label, &mut held)?;
+    setup::open_ok(&label, &mut held)?;
     if let Some(h) = log_held.as_mut() {
-        setup::open_ok("log/", &label, h)?;
+        setup::open_ok(&label, h)?;
     }
 
     let log_label = format!("{label}/log");
     let mut main = Service::new(false, held, settings::load("", &label), normally_up);
-    restore("", &mut main);
+    restore(&mut main);
     let log = log_held.map(|h| {
         let up = std::fs::symlink_metadata("log/down").is_err();
         let mut s = Service::new(true, h, settings::load("log/", &log_label), up);
-        restore("log/", &mut s);
+        restore(&mut s);
         s
     });
 
@@ -189,8 +194,8 @@ fn startup(label: String) -> Result<(Supervisor, SignalFd), Fatal> {
 
 /// Carries the `starts` counter over from the previous supervisor and
 /// adopts a `run` it left running (see `adopt`).
-fn restore(base: &str, svc: &mut Service) {
-    let prev = adopt::read_previous(base);
+fn restore(svc: &mut Service) {
+    let prev = adopt::read_previous(&svc.held.state_dir);
     if let Some(ext) = &prev.ext {
         svc.starts = ext.starts;
     }

@@ -13,8 +13,6 @@ use std::time::Instant;
 
 pub struct Service {
     pub is_log: bool,
-    /// `""` or `"log/"`: prefix of this service's files relative to cwd.
-    pub base: &'static str,
     pub held: Held,
     pub settings: Settings,
 
@@ -68,7 +66,6 @@ impl Service {
         let now = Tai64n::now();
         Service {
             is_log,
-            base: if is_log { "log/" } else { "" },
             held,
             settings,
             state: State::Down,

@@ -20,8 +20,8 @@ pub fn write(svc: &mut Service, supervisor_pid: u32) -> io::Result<()> {
             first_err.get_or_insert(e);
         }
     };
-    let base = svc.base;
-    let path = |name: &str| format!("{base}supervise/{name}");
+    let sup = svc.held.state_dir.clone();
+    let path = |name: &str| format!("{sup}{name}");
     if svc.pid_written != Some(svc.pid) {
         let text = if svc.pid != 0 {
             format!("{}\n", svc.pid)

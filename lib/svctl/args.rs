@@ -180,6 +180,15 @@ pub fn usage_line(progname: &str, lsb: bool) -> String {
     }
 }
 
+/// The usage line of a container command (`exec`, `env`, `halt`).
+pub fn container_usage(word: &str) -> &'static str {
+    match word {
+        "exec" => "usage: svctl exec [-u USER[:GROUP]] [--] CMD [ARG ...]\n",
+        "env" => "usage: svctl env [--sh|--json]\n",
+        _ => "usage: svctl halt [CODE]\n",
+    }
+}
+
 /// `--help`: agrees with man/svctl.8.
 pub fn help_text(progname: &str) -> String {
     format!(
@@ -201,6 +210,12 @@ Commands (runit sv(8) compatible; the first character decides):
 svkit commands:
   ready             exit 0 iff every service is up and ready (probe; -w waits)
   wait-ready        wait until every service is up and ready (no service: all)
+Container commands (svscan as init; not when called as sv):
+  exec [-u USER[:GROUP]] [--] CMD [ARG ...]
+                    run CMD with the environment captured at boot
+                    (-u: as USER, with HOME, USER, LOGNAME set; chpst -u syntax)
+  env [--sh|--json] print the captured environment
+  halt [CODE]       stop the container: svscan exits with CODE (0-255)
 
 Options:
   -v         wait for the command to take effect (up to $SVWAIT, default {DEFAULT_WAIT} s)
@@ -213,7 +228,11 @@ Options:
 Exit status: 0 success; 1-99 number of services that failed or timed out;
 100 usage or fatal error. Called under another name (an init.d symlink):
 LSB codes, status 0 running / 3 not running / 4 unknown, usage 2, fatal 151.
-Environment: SVDIR (default /etc/service), SVWAIT (default {DEFAULT_WAIT}).
+exec, env, halt: 100 usage, 111 fatal (no captured environment, svscan not
+running, user switch failed); exec: 127 CMD not found, 126 not executable,
+else CMD's status.
+Environment: SVDIR (default /etc/service), SVWAIT (default {DEFAULT_WAIT}),
+SVKIT_RUNDIR (runtime directory, default /run/svkit).
 See svctl(8).
 "
     )

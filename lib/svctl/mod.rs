@@ -13,12 +13,17 @@
 //! * `watch`: inotify subscription to `supervise/`
 //! * `engine`: send to all, then wait for all
 //! * `show`, `format`, `json`: output
+//! * `exec`, `envcmd`, `halt`: container commands (captured environment,
+//!   shutting svscan down), see [`container_command`]
 
 pub mod args;
 pub mod checkscript;
 pub mod commands;
 pub mod engine;
+pub mod envcmd;
+pub mod exec;
 pub mod format;
+pub mod halt;
 pub mod json;
 pub mod predicate;
 pub mod probe;
@@ -63,6 +68,9 @@ fn usage(progname: &str, lsb: bool) -> i32 {
 
 /// Runs svctl with `argv` (including argv[0]); returns the exit code.
 pub fn main(argv: Vec<OsString>) -> i32 {
+    if let Some(code) = container_command(&argv) {
+        return code;
+    }
     let args = match args::parse(&argv) {
         Ok(a) => a,
         Err(stop) => match *stop {
@@ -121,6 +129,66 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     out.flush();
     code
 }
+
+/// The container commands `exec`, `env` and `halt`, recognised as whole
+/// words right after `svctl` (not `sv`: there `e...` means exit and
+/// `h...` hup, and a drop-in must keep that). `None`: not one of them.
+fn container_command(argv: &[OsString]) -> Option<i32> {
+    let progname = args::basename(argv.first()?);
+    if progname != "svctl" {
+        return None;
+    }
+    let word = argv.get(1)?.to_str()?;
+    let rest = &argv[2..];
+    let fatal = |what: &str, code: i32| {
+        crate::msg::fatal_line(PROG, what);
+        code
+    };
+    let usage_error = |what: &str| {
+        let _ = write!(
+            std::io::stderr(),
+            "{PROG}: {what}\n{}",
+            args::container_usage(word)
+        );
+        EXIT_USAGE
+    };
+    Some(match word {
+        "exec" => match exec::parse(rest) {
+            Ok(a) => {
+                let exec::ExecError(msg, code) = exec::run(&a);
+                fatal(&msg, code)
+            }
+            Err(e) => usage_error(&e),
+        },
+        "env" => match envcmd::parse(rest) {
+            Ok(format) => match exec::load_captured() {
+                Ok(env) => {
+                    let text = envcmd::render(&env, format);
+                    let mut out = std::io::stdout().lock();
+                    match out.write_all(&text).and_then(|()| out.flush()) {
+                        Ok(()) => 0,
+                        Err(e) => fatal(
+                            &format!("unable to write: {}", crate::errstr::io_error_str(&e)),
+                            crate::msg::exit::SYSTEM,
+                        ),
+                    }
+                }
+                Err(e) => fatal(&e, crate::msg::exit::SYSTEM),
+            },
+            Err(e) => usage_error(&e),
+        },
+        "halt" => match halt::parse_code(rest)
+            .and_then(|code| halt::halt(&crate::container::rundir::resolve(), code))
+        {
+            Ok(_) => 0,
+            Err(halt::HaltError::Usage(e)) => usage_error(&e),
+            Err(halt::HaltError::Fatal(e)) => fatal(&e, crate::msg::exit::SYSTEM),
+        },
+        _ => return None,
+    })
+}
+
+const PROG: &str = "svctl";
 
 fn display(name: &OsString) -> String {
     String::from_utf8_lossy(name.as_bytes()).into_owned()

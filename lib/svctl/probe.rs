@@ -1,8 +1,9 @@
 //! Reading one supervisor's state: liveness through `supervise/ok`, the
 //! 20-byte (or daemontools 18-byte) `status`, and svkit's `svkit-status`.
 
+use super::resolve::supervise_path;
 use crate::extstatus::ExtStatus;
-use crate::servicedir::{supervise_file, supervise_files as f, NOTIFICATION_FD};
+use crate::servicedir::{supervise_files as f, NOTIFICATION_FD};
 use crate::status::Status;
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
@@ -41,7 +42,7 @@ pub const OPEN_OK: &str = "unable to open supervise/ok";
 /// Is a supervisor listening on `dir/supervise/ok`?
 pub fn alive(dir: &Path) -> Result<(), Errno> {
     let fd = open(
-        &supervise_file(dir, f::OK),
+        &supervise_path(dir, f::OK),
         OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
         Mode::empty(),
     )?;
@@ -69,7 +70,7 @@ pub fn probe(dir: &Path) -> Probe {
 
 fn read_status(dir: &Path) -> Result<Status, Probe> {
     let mut file =
-        std::fs::File::open(supervise_file(dir, f::STATUS)).map_err(|e| Probe::Failed {
+        std::fs::File::open(supervise_path(dir, f::STATUS)).map_err(|e| Probe::Failed {
             what: "unable to open supervise/status",
             errno: Some(errno_of(&e)),
         })?;
@@ -114,7 +115,7 @@ fn ext_from_text(text: &str, status: &Status) -> Result<Option<ExtStatus>, Incon
 /// earlier supervisor (whose pid may since have been reused).
 fn ext_is_stale(dir: &Path) -> bool {
     let mtime = |name| {
-        std::fs::metadata(supervise_file(dir, name))
+        std::fs::metadata(supervise_path(dir, name))
             .and_then(|m| m.modified())
             .ok()
     };
@@ -151,7 +152,7 @@ pub struct Snapshot {
 pub fn snapshot(dir: &Path) -> Result<Option<Snapshot>, Probe> {
     // svkit-status is written after status, so read it first: if it then
     // matches status, both describe the same moment.
-    let ext_text = std::fs::read_to_string(supervise_file(dir, f::EXT_STATUS)).ok();
+    let ext_text = std::fs::read_to_string(supervise_path(dir, f::EXT_STATUS)).ok();
     let status = match probe(dir) {
         Probe::Alive(s) => s,
         other => return Err(other),

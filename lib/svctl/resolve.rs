@@ -33,6 +33,21 @@ pub fn service_path(svdir: &Path, arg: &OsStr) -> PathBuf {
     }
 }
 
+/// Where the supervisor of service directory `dir` keeps its state:
+/// `dir/supervise` (a symlink there is followed), else, when that does not
+/// exist, the fallback under the runtime directory that svkit's supervise
+/// uses for read-only service directories (`$SVKIT_RUNDIR/supervise/KEY`)
+/// if it exists. With neither, `dir/supervise`, so messages stay `sv`'s.
+pub fn supervise_dir(dir: &Path) -> PathBuf {
+    crate::container::rundir::locate_supervise_dir(dir)
+        .unwrap_or_else(|| dir.join(crate::servicedir::SUPERVISE_DIR))
+}
+
+/// `NAME` in the state directory of `dir` (see [`supervise_dir`]).
+pub fn supervise_path(dir: &Path, name: &str) -> PathBuf {
+    supervise_dir(dir).join(name)
+}
+
 /// What `chdir(path)` would fail with, without changing directory.
 pub fn enter_check(path: &Path) -> Result<(), Errno> {
     if path.as_os_str().is_empty() {

@@ -5,7 +5,8 @@
 
 use super::format::Out;
 use super::probe::Probe;
-use crate::servicedir::{supervise_file, supervise_files as f};
+use super::resolve::supervise_path;
+use crate::servicedir::supervise_files as f;
 use crate::status::Status;
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
@@ -48,7 +49,7 @@ pub fn send(out: &mut Out, name: &str, dir: &Path, status: &Status, bytes: &[u8]
     }
     let exit_ok = bytes.first() == Some(&b'x');
     let fd = match open(
-        &supervise_file(dir, f::CONTROL),
+        &supervise_path(dir, f::CONTROL),
         OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
         Mode::empty(),
     ) {

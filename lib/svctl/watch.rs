@@ -7,16 +7,24 @@
 //! appearing as `IN_CREATE`/`IN_OPEN` on `ok` (or `supervise` being created
 //! in the service directory when it did not exist yet).
 //!
+//! A supervisor of a read-only service directory keeps its state under
+//! the runtime directory (`RUNDIR/supervise/KEY`, see
+//! `container::rundir`); that directory is watched the same way, and while
+//! it does not exist yet its parent `RUNDIR/supervise` is watched for KEY
+//! (if that parent does not exist either and the service directory looks
+//! unwritable, the service is re-read on a timer).
+//!
 //! svctl's own activity must not wake it up: its `ok` probe opens the FIFO
 //! for writing (`IN_CLOSE_WRITE` on `ok`, ignored) and its status reads
 //! close read-only (`IN_CLOSE_NOWRITE` on `status`, ignored). `IN_OPEN` on
 //! `ok` only matters while the supervisor is absent, when svctl's own open
 //! attempt fails and so makes no event.
 
+use crate::container::rundir;
 use crate::servicedir::{supervise_files as f, SUPERVISE_DIR};
 use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
 use rustix::event::{poll, PollFd, PollFlags};
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -24,18 +32,28 @@ use std::time::Duration;
 /// watch possible, e.g. `supervise` is a dangling symlink) is re-read.
 pub const UNWATCHED_RECHECK: Duration = Duration::from_millis(100);
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum On {
-    /// The `supervise/` directory itself.
+    /// The `supervise/` directory itself (or its fallback).
     Supervise,
     /// The service directory, until `supervise/` exists.
     ServiceDir,
+    /// `RUNDIR/supervise`, until the fallback named by this key exists.
+    FallbackParent(OsString),
 }
 
 struct Watch {
     wd: WatchDescriptor,
     target: usize,
     on: On,
+}
+
+/// Could a supervisor be unable to create `dir/supervise` (and so use the
+/// fallback)? A read-only mount, or a directory svctl cannot write either.
+fn may_use_fallback(dir: &Path) -> bool {
+    let ro = rustix::fs::statvfs(dir)
+        .is_ok_and(|v| v.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY));
+    ro || rustix::fs::access(dir, rustix::fs::Access::WRITE_OK).is_err()
 }
 
 pub struct Watcher {
@@ -80,13 +98,7 @@ impl Watcher {
     fn arm(&mut self, target: usize) {
         let dir = self.dirs[target].clone();
         self.unwatched.retain(|&t| t != target);
-        let mut w = self.inotify.watches();
-        if let Ok(wd) = w.add(dir.join(SUPERVISE_DIR), supervise_mask()) {
-            self.watches.push(Watch {
-                wd,
-                target,
-                on: On::Supervise,
-            });
+        if self.watch_state_dir(target, &dir) {
             return;
         }
         // A dangling `supervise` symlink (Debian: -> /run/runit/supervise/X)
@@ -95,25 +107,49 @@ impl Watcher {
             self.unwatched.push(target);
             return;
         }
-        match w.add(&dir, WatchMask::CREATE | WatchMask::MOVED_TO) {
+        let mut w = self.inotify.watches();
+        let mut watched = false;
+        if let Ok(wd) = w.add(&dir, WatchMask::CREATE | WatchMask::MOVED_TO) {
+            self.watches.push(Watch {
+                wd,
+                target,
+                on: On::ServiceDir,
+            });
+            watched = true;
+        }
+        let parent = rundir::resolve().join(rundir::SUPERVISE_DIR);
+        let key = rundir::supervise_key(&rundir::canonical_service_path(&dir));
+        match w.add(&parent, WatchMask::CREATE | WatchMask::MOVED_TO) {
+            Ok(wd) => self.watches.push(Watch {
+                wd,
+                target,
+                on: On::FallbackParent(key),
+            }),
+            Err(_) if !watched || may_use_fallback(&dir) => {
+                self.unwatched.push(target);
+            }
+            Err(_) => {}
+        }
+        // Created between the calls?
+        self.watch_state_dir(target, &dir);
+    }
+
+    /// Watches the existing state directory of `dir`; `false` if none.
+    fn watch_state_dir(&mut self, target: usize, dir: &Path) -> bool {
+        let Some(state) = rundir::locate_supervise_dir(dir) else {
+            return false;
+        };
+        match self.inotify.watches().add(&state, supervise_mask()) {
             Ok(wd) => {
                 self.watches.push(Watch {
                     wd,
                     target,
-                    on: On::ServiceDir,
+                    on: On::Supervise,
                 });
-                // Created between the two calls?
-                if dir.join(SUPERVISE_DIR).is_dir() {
-                    if let Ok(wd) = w.add(dir.join(SUPERVISE_DIR), supervise_mask()) {
-                        self.watches.push(Watch {
-                            wd,
-                            target,
-                            on: On::Supervise,
-                        });
-                    }
-                }
+                self.unwatched.retain(|&t| t != target);
+                true
             }
-            Err(_) => self.unwatched.push(target),
+            Err(_) => false,
         }
     }
 
@@ -214,28 +250,27 @@ impl Watcher {
                     relevant = true;
                     continue;
                 }
-                let Some(w) = self.watches.iter().find(|w| w.wd == ev.wd) else {
-                    continue;
-                };
-                if ev
-                    .mask
-                    .intersects(EventMask::IGNORED | EventMask::DELETE_SELF | EventMask::MOVE_SELF)
-                {
-                    relevant = true;
-                    continue;
-                }
                 let name = ev.name.unwrap_or(OsStr::new(""));
-                match w.on {
-                    On::ServiceDir => {
-                        if name == SUPERVISE_DIR {
+                for w in self.watches.iter().filter(|w| w.wd == ev.wd) {
+                    if ev.mask.intersects(
+                        EventMask::IGNORED | EventMask::DELETE_SELF | EventMask::MOVE_SELF,
+                    ) {
+                        relevant = true;
+                        continue;
+                    }
+                    match &w.on {
+                        On::ServiceDir if name == SUPERVISE_DIR => {
                             rearm.push(w.target);
                             relevant = true;
                         }
-                    }
-                    On::Supervise => {
-                        if matters(name, ev.mask, absent(w.target)) {
+                        On::FallbackParent(key) if name == key.as_os_str() => {
+                            rearm.push(w.target);
                             relevant = true;
                         }
+                        On::Supervise if matters(name, ev.mask, absent(w.target)) => {
+                            relevant = true;
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -245,7 +280,7 @@ impl Watcher {
         }
         for t in rearm {
             self.watches
-                .retain(|w| !(w.target == t && w.on == On::ServiceDir));
+                .retain(|w| !(w.target == t && w.on != On::Supervise));
             self.arm(t);
         }
         relevant

@@ -2,7 +2,7 @@
 //! its own process group, in the foreground of the terminal if there is
 //! one, and its exit ends the container with its exit code.
 
-use nix::sys::wait::WaitStatus;
+use crate::container::envdump::EnvMap;
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -13,9 +13,11 @@ pub struct MainCommand {
 }
 
 impl MainCommand {
-    pub fn spawn(argv: &[OsString]) -> std::io::Result<MainCommand> {
+    /// Runs `argv` with exactly the container's environment `env`.
+    pub fn spawn(argv: &[OsString], env: &EnvMap) -> std::io::Result<MainCommand> {
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..]).process_group(0);
+        crate::container::envdump::apply(&mut cmd, env);
         // SAFETY: runs in the child between fork and exec; only
         // async-signal-safe calls on stack data (sigset, integers).
         unsafe {
@@ -44,15 +46,6 @@ impl MainCommand {
     pub fn signal(&self, sig: i32) {
         super::reaper::kill(-self.pid, sig);
         super::reaper::kill(-self.pid, libc::SIGCONT);
-    }
-}
-
-/// Exit code for a command's wait status: its code, or 128+signal.
-pub fn exit_code(status: WaitStatus) -> Option<i32> {
-    match status {
-        WaitStatus::Exited(_, code) => Some(code),
-        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
-        _ => None,
     }
 }
 

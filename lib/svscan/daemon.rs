@@ -2,10 +2,13 @@
 //! timeout only while something is scheduled (a throttled restart, a
 //! shutdown phase, a fallback rescan). Idle svscan never wakes up.
 
+use super::boot::{self, InitEnd};
 use super::command::{self, MainCommand};
+use super::life::Gate;
 use super::lock::{self, LockError};
 use super::memory::Trimmer;
 use super::options::{Options, FALLBACK_RESCAN};
+use super::prefix::Prefixer;
 use super::reaper::{self, Scope};
 use super::shutdown::Shutdown;
 use super::signals::{self, Request, Signals};
@@ -13,11 +16,15 @@ use super::spawn::{FileLimit, Spawner};
 use super::table::{Id, Table};
 use super::watch::Watcher;
 use super::PROG;
+use crate::container::envdump::EnvMap;
+use crate::container::exitcode::{read_exitcode_file, ExitState, ProcStatus};
 use crate::msg;
+use nix::sys::inotify::WatchDescriptor;
 use nix::sys::wait::WaitStatus;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// A supervise that ran less than this is restarted only after it.
@@ -39,15 +46,26 @@ pub struct Svscan {
     pub(super) spawner: Spawner,
     pub(super) shutdown: Option<Shutdown>,
     pub(super) command: Option<MainCommand>,
-    pub(super) exit_code: i32,
+    /// What happened, for the exit code (svkit-container(7)).
+    pub(super) exit: ExitState,
+    pub(super) rundir: PathBuf,
+    /// The container's environment for services, command and hooks.
+    pub(super) env: EnvMap,
+    pub(super) prefixer: Option<Prefixer>,
+    /// `supervise/` watches of essential and gating services.
+    pub(super) status_watches: HashMap<WatchDescriptor, Id>,
+    /// The main command waits for these services to be ready.
+    pub(super) gate: Option<Gate>,
+    pub(super) post_hooks_done: bool,
     /// The last reap found no children at all.
     pub(super) no_children: bool,
     pub(super) scandir_gone_reported: bool,
     trimmer: Trimmer,
+    pollfds: Vec<libc::pollfd>,
 }
 
 /// Runs svscan until its shutdown completes; returns the exit code.
-pub fn run(opts: Options, signals: Signals) -> i32 {
+pub fn run(opts: Options, mut signals: Signals) -> i32 {
     let (scope, subreaper_err) = Scope::establish();
     if let Some(e) = subreaper_err {
         msg::warn_why(PROG, "unable to become a child subreaper", e);
@@ -75,6 +93,44 @@ pub fn run(opts: Options, signals: Signals) -> i32 {
             e.desc(),
         ),
     };
+    let rundir = boot::prepare_rundir(&opts.life);
+    boot::announce(&rundir);
+    let mut env = boot::capture_env(&opts.life, &rundir);
+    let mut exit = ExitState::new();
+    let init = boot::run_init(
+        &opts.life,
+        &rundir,
+        &mut env,
+        &mut signals,
+        &mut exit,
+        opts.shutdown_timeout,
+    );
+    let code = run_services(
+        opts,
+        signals,
+        scope,
+        file_limit,
+        rundir.clone(),
+        env,
+        exit,
+        init,
+    );
+    boot::retire(&rundir);
+    code
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_services(
+    opts: Options,
+    signals: Signals,
+    scope: Scope,
+    file_limit: Option<super::spawn::FileLimit>,
+    rundir: PathBuf,
+    env: EnvMap,
+    exit: ExitState,
+    init: InitEnd,
+) -> i32 {
+    let scandir = opts.scandir.clone();
     let mut rescan_every = opts.rescan_interval;
     let watcher = if opts.no_inotify {
         rescan_every.get_or_insert(FALLBACK_RESCAN);
@@ -93,9 +149,20 @@ pub fn run(opts: Options, signals: Signals) -> i32 {
             }
         }
     };
-    let spawner = match Spawner::new(&opts.supervise, &scandir, file_limit) {
+    let spawner = match Spawner::new(&opts.supervise, &scandir, file_limit, &env) {
         Ok(s) => s,
         Err(e) => msg::fatal(PROG, msg::exit::SYSTEM, "unable to prepare supervise", e),
+    };
+    let prefixer = if opts.life.log_prefix {
+        match Prefixer::new() {
+            Ok(p) => Some(p),
+            Err(e) => {
+                msg::warn_why(PROG, "unable to set up prefixed logs", e);
+                None
+            }
+        }
+    } else {
+        None
     };
     let mut sv = Svscan {
         opts,
@@ -110,14 +177,29 @@ pub fn run(opts: Options, signals: Signals) -> i32 {
         spawner,
         shutdown: None,
         command: None,
-        exit_code: msg::exit::OK,
+        exit,
+        rundir,
+        env,
+        prefixer,
+        status_watches: HashMap::new(),
+        gate: None,
+        post_hooks_done: false,
         no_children: false,
         scandir_gone_reported: false,
         trimmer: Trimmer::default(),
+        pollfds: Vec::new(),
     };
-    sv.full_rescan(Instant::now());
-    if !sv.opts.command.is_empty() {
-        sv.start_command();
+    match init {
+        InitEnd::Done => {
+            sv.full_rescan(Instant::now());
+            if !sv.opts.command.is_empty() {
+                sv.setup_gate(Instant::now());
+                if sv.gate.is_none() {
+                    sv.start_command();
+                }
+            }
+        }
+        InitEnd::Stop(at) => sv.begin_shutdown("init scripts stopped".into(), at),
     }
     sv.event_loop()
 }
@@ -136,27 +218,39 @@ impl Svscan {
         loop {
             let now = Instant::now();
             let timeout = self.poll_timeout(now);
-            let (sig_ready, ino_ready) = {
-                let pollfd = |fd: std::os::fd::BorrowedFd| libc::pollfd {
-                    fd: fd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                let mut fds = [pollfd(self.signals.fd()), pollfd(self.signals.fd())];
-                let n = match &self.watcher {
-                    Some(w) => {
-                        fds[1] = pollfd(w.fd());
-                        2
-                    }
-                    None => 1,
-                };
-                match self.trimmer.poll(&mut fds[..n], timeout) {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => msg::fatal(PROG, msg::exit::SYSTEM, "unable to poll", e),
-                }
-                (fds[0].revents != 0, n == 2 && fds[1].revents != 0)
+            let mut fds = std::mem::take(&mut self.pollfds);
+            fds.clear();
+            let pollfd = |fd: std::os::fd::BorrowedFd| libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
             };
+            fds.push(pollfd(self.signals.fd()));
+            if let Some(w) = &self.watcher {
+                fds.push(pollfd(w.fd()));
+            }
+            let fixed = fds.len();
+            if let Some(p) = &self.prefixer {
+                fds.extend(p.mux.fds().map(pollfd));
+            }
+            match self.trimmer.poll(&mut fds, timeout) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                    self.pollfds = fds;
+                    continue;
+                }
+                Err(e) => msg::fatal(PROG, msg::exit::SYSTEM, "unable to poll", e),
+            }
+            let sig_ready = fds[0].revents != 0;
+            let ino_ready = fixed == 2 && fds[1].revents != 0;
+            if let Some(p) = &mut self.prefixer {
+                for f in &fds[fixed..] {
+                    if f.revents != 0 {
+                        p.mux.on_readable(f.fd);
+                    }
+                }
+            }
+            self.pollfds = fds;
             if sig_ready {
                 while let Some(req) = self.signals.next_request() {
                     self.on_request(req);
@@ -186,7 +280,12 @@ impl Svscan {
         if let Some(t) = self.next_rescan {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
-        if let Some(t) = self.shutdown.as_ref().and_then(|s| s.next_wakeup()) {
+        let others = [
+            self.shutdown.as_ref().and_then(|s| s.next_wakeup()),
+            self.gate.as_ref().and_then(|g| g.next_wakeup()),
+            self.prefixer.as_ref().and_then(|p| p.mux.next_timeout()),
+        ];
+        for t in others.into_iter().flatten() {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
         match next {
@@ -204,6 +303,7 @@ impl Svscan {
         match req {
             Request::Reap => self.reap(),
             Request::Shutdown(sig) => {
+                self.exit.signal(sig as i32);
                 if self.shutdown.is_some() {
                     msg::info(PROG, format!("{}: skipping to kill", signals::name(sig)));
                     self.skip_to_kill(Instant::now());
@@ -264,19 +364,19 @@ impl Svscan {
     }
 
     fn on_command_exit(&mut self, st: WaitStatus) {
-        let Some(code) = command::exit_code(st) else {
+        let Some(status) = ProcStatus::from_nix(st) else {
             return;
         };
         self.command = None;
-        self.exit_code = code;
+        self.exit.cmd_exited(status);
         if self.shutdown.is_none() {
             self.begin_shutdown(format!("main command {}", describe(st)), Instant::now());
         }
     }
 
-    fn start_command(&mut self) {
+    pub(super) fn start_command(&mut self) {
         let argv = self.opts.command.clone();
-        match MainCommand::spawn(&argv) {
+        match MainCommand::spawn(&argv, &self.env) {
             Ok(c) => self.command = Some(c),
             Err(e) => {
                 msg::warn_why(
@@ -284,7 +384,8 @@ impl Svscan {
                     format!("unable to run {}", argv[0].to_string_lossy()),
                     &e,
                 );
-                self.exit_code = command::spawn_failure_code(&e);
+                let code = command::spawn_failure_code(&e);
+                self.exit.cmd_exited(ProcStatus::Exited(code as u8));
                 self.begin_shutdown("main command could not start".into(), Instant::now());
             }
         }
@@ -311,12 +412,41 @@ impl Svscan {
                 self.try_start(id);
             }
         }
+        if let Some(p) = &mut self.prefixer {
+            p.mux.on_timeout(now);
+        }
+        if self
+            .gate
+            .as_ref()
+            .and_then(|g| g.next_wakeup())
+            .is_some_and(|t| t <= now)
+        {
+            self.check_gate(now);
+        }
         if let Some(t) = self.next_rescan {
             if t <= now && self.shutdown.is_none() {
                 self.retry_inotify();
                 self.full_rescan(now);
             }
         }
+    }
+}
+
+impl Svscan {
+    /// The exit code, once the shutdown is complete (precedence in
+    /// svkit-container(7): halt/exitcode file > command > essential >
+    /// init script > signal > 111).
+    pub(super) fn final_code(&self) -> i32 {
+        let file = match read_exitcode_file(&self.rundir) {
+            Ok(c) => c,
+            Err(e) => {
+                msg::warn(PROG, e);
+                None
+            }
+        };
+        let d = self.exit.decide(&self.opts.life.exit, file);
+        msg::info(PROG, format!("exit {}: {}", d.code, d.reason));
+        i32::from(d.code)
     }
 }
 

@@ -2,12 +2,17 @@
 //! and as PID 1 (or child subreaper) reaps every zombie and turns a stop
 //! request into an orderly shutdown bounded by one deadline.
 
+mod boot;
 mod command;
 mod daemon;
+mod essential;
+mod life;
 mod lock;
 mod logpipe;
 mod memory;
 mod options;
+mod prefix;
+mod ready;
 mod reaper;
 mod scan;
 mod services;
@@ -17,11 +22,9 @@ mod spawn;
 mod table;
 mod watch;
 
+pub use boot::PID_FILE;
 pub use logpipe::ENV_LOG_PIPE;
-pub use options::{
-    absolute, default_supervise, parse_duration, Options, DEFAULT_SHUTDOWN_TIMEOUT,
-    ENV_SHUTDOWN_TIMEOUT, ENV_SUPERVISE, FALLBACK_RESCAN,
-};
+pub use options::*;
 
 /// Program name in messages.
 pub const PROG: &str = "svscan";

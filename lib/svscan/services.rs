@@ -38,9 +38,19 @@ impl Svscan {
                         self.try_start(id);
                     }
                 }
+                Change::Status(wd) => {
+                    if let Some(&id) = self.status_watches.get(&wd) {
+                        self.on_status(id);
+                    }
+                }
                 Change::ServiceWatchGone(wd) => {
                     if let Some(id) = self.table.by_watch(wd) {
                         self.table.set_watch(id, None);
+                    }
+                    if let Some(id) = self.status_watches.remove(&wd) {
+                        if let Some(sw) = self.table.get_mut(id).and_then(|s| s.status.as_mut()) {
+                            sw.wd = None;
+                        }
                     }
                 }
                 Change::Overflow => full = true,
@@ -56,6 +66,13 @@ impl Svscan {
                         );
                     }
                 }
+            }
+        }
+        if full {
+            // Lost events may include svkit-status changes: look again.
+            let watched: Vec<Id> = self.status_watches.values().copied().collect();
+            for id in watched {
+                self.on_status(id);
             }
         }
         if self.shutdown.is_some() {
@@ -171,6 +188,7 @@ impl Svscan {
     /// pipe ends so the logger can see EOF.
     fn retire(&mut self, id: Id) {
         self.table.forget_devino(id);
+        self.drop_status_watch(id);
         if let Some(wd) = self.table.set_watch(id, None) {
             if let Some(w) = &self.watcher {
                 w.unwatch(wd);
@@ -180,6 +198,7 @@ impl Svscan {
             return;
         };
         svc.log_pipe = None;
+        svc.prefix_pipes = None;
         svc.restart_at = None;
         match svc.pid {
             Some(pid) => {
@@ -249,6 +268,9 @@ impl Svscan {
     }
 
     fn start_now(&mut self, id: Id, now: Instant) {
+        if self.table.get(id).is_some_and(|s| s.pid.is_none()) {
+            self.ensure_status_watch(id);
+        }
         let Some(svc) = self.table.get_mut(id) else {
             return;
         };
@@ -272,13 +294,29 @@ impl Svscan {
                 }
             }
         }
+        if !with_log && svc.prefix_pipes.is_none() {
+            if let Some(p) = &mut self.prefixer {
+                match p.pipes(&name.to_string_lossy()) {
+                    Ok(pp) => svc.prefix_pipes = Some(pp),
+                    Err(e) => msg::warn_why(
+                        PROG,
+                        format!(
+                            "unable to create output pipes for {}",
+                            name.to_string_lossy()
+                        ),
+                        e,
+                    ),
+                }
+            }
+        }
         let pipe = if with_log {
             svc.log_pipe.as_ref().map(|p| p.fds())
         } else {
             None
         };
+        let stdio = svc.prefix_pipes.as_ref().map(|p| p.fds());
         svc.started_at = Some(now);
-        match self.spawner.supervise(&name, pipe) {
+        match self.spawner.supervise(&name, pipe, stdio) {
             Ok(pid) => self.table.set_pid(id, Some(pid)),
             Err(e) => {
                 msg::warn_why(

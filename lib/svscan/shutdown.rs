@@ -84,12 +84,24 @@ impl Svscan {
             ),
         );
         self.cancel_starts();
+        self.gate = None;
+        // Hooks run while services are still up; they may use at most half
+        // of the deadline so that the services keep time to stop.
+        let life = &self.opts.life;
+        super::boot::run_hooks(
+            "pre-shutdown",
+            &life.pre_shutdown_dirs,
+            &self.env,
+            life.hook_timeout,
+            now + timeout / 2,
+        );
         for id in self.table.ids() {
             let Some(svc) = self.table.get_mut(id) else {
                 continue;
             };
             // svscan's copies of the pipe would keep loggers from EOF.
             svc.log_pipe = None;
+            svc.prefix_pipes = None;
             if let Some(pid) = svc.pid {
                 reaper::kill(pid, libc::SIGTERM);
                 reaper::kill(pid, libc::SIGCONT);
@@ -128,6 +140,17 @@ impl Svscan {
             && self.table.running() == 0
             && self.command.is_none()
         {
+            if !self.post_hooks_done {
+                self.post_hooks_done = true;
+                let life = &self.opts.life;
+                super::boot::run_hooks(
+                    "post-shutdown",
+                    &life.post_shutdown_dirs,
+                    &self.env,
+                    life.hook_timeout,
+                    deadline,
+                );
+            }
             let any = reaper::signal_scope(self.scope, libc::SIGTERM);
             if any {
                 reaper::signal_scope(self.scope, libc::SIGCONT);
@@ -161,7 +184,10 @@ impl Svscan {
                 PROG,
                 format!("shutdown complete in {} ms", took.as_millis()),
             );
-            return Some(self.exit_code);
+            if let Some(p) = &mut self.prefixer {
+                p.drain(FINAL_REAP);
+            }
+            return Some(self.final_code());
         }
         None
     }

@@ -11,6 +11,7 @@
 //! says so and exits 111; svscan sees that like any supervise exit.
 
 use super::logpipe::ENV_LOG_PIPE;
+use crate::container::envdump::EnvMap;
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -65,7 +66,7 @@ fn resolve(program: &Path) -> PathBuf {
 pub struct Spawner {
     program: CString,
     scandir: CString,
-    /// svscan's environment without SVKIT_LOG_PIPE.
+    /// The container's environment without SVKIT_LOG_PIPE.
     base_env: Vec<CString>,
     devnull: OwnedFd,
     file_limit: Option<FileLimit>,
@@ -77,10 +78,12 @@ impl Spawner {
         supervise: &Path,
         scandir: &Path,
         file_limit: Option<FileLimit>,
+        env: &EnvMap,
     ) -> std::io::Result<Spawner> {
         let program = resolve(supervise);
-        let base_env = std::env::vars_os()
-            .filter(|(k, _)| k != ENV_LOG_PIPE)
+        let base_env = env
+            .iter()
+            .filter(|(k, _)| k.as_os_str() != ENV_LOG_PIPE)
             .filter_map(|(k, v)| {
                 let mut kv = k.as_bytes().to_vec();
                 kv.push(b'=');
@@ -102,10 +105,12 @@ impl Spawner {
     }
 
     /// Starts `supervise NAME` in the scan directory; returns its pid.
+    /// `stdio` replaces its stdout and stderr (`--log-prefix`).
     pub fn supervise(
         &self,
         name: &OsStr,
         log_pipe: Option<(RawFd, RawFd)>,
+        stdio: Option<(RawFd, RawFd)>,
     ) -> std::io::Result<i32> {
         let arg = cstring(name.as_bytes())?;
         let argv = [self.program.as_ptr(), arg.as_ptr(), std::ptr::null()];
@@ -137,6 +142,10 @@ impl Spawner {
                 libc::signal(libc::SIGPIPE, libc::SIG_DFL);
                 libc::setsid();
                 libc::dup2(devnull, 0);
+                if let Some((out, err)) = stdio {
+                    libc::dup2(out, 1);
+                    libc::dup2(err, 2);
+                }
                 if let Some((r, w)) = log_pipe {
                     libc::fcntl(r, libc::F_SETFD, 0);
                     libc::fcntl(w, libc::F_SETFD, 0);

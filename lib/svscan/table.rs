@@ -2,7 +2,9 @@
 //! indexed by name, by directory identity and by supervise pid, so every
 //! event costs O(1) however many services there are.
 
+use super::essential::StatusWatch;
 use super::logpipe::LogPipe;
+use super::prefix::PrefixPipes;
 use super::scan::DevIno;
 use nix::sys::inotify::WatchDescriptor;
 use std::collections::HashMap;
@@ -26,6 +28,10 @@ pub struct Service {
     pub waiting: Option<WatchDescriptor>,
     /// In the start queue.
     pub queued: bool,
+    /// Pipes to svscan's prefixing copier (`--log-prefix`, no `log/`).
+    pub prefix_pipes: Option<PrefixPipes>,
+    /// Watched `supervise/` state (essential services, readiness gate).
+    pub status: Option<StatusWatch>,
 }
 
 #[derive(Default)]
@@ -64,6 +70,8 @@ impl Table {
                 restart_at: None,
                 waiting: None,
                 queued: false,
+                prefix_pipes: None,
+                status: None,
             },
         );
         id

@@ -14,6 +14,8 @@ pub enum Change {
     Entry(OsString),
     /// Something happened inside a watched service directory.
     InService(WatchDescriptor),
+    /// A watched `supervise/` directory got a new `svkit-status`.
+    Status(WatchDescriptor),
     /// A watched service directory went away (its watch is gone).
     ServiceWatchGone(WatchDescriptor),
     /// Events were lost: rescan everything.
@@ -57,6 +59,13 @@ impl Watcher {
         self.inotify.add_watch(dir, service_mask())
     }
 
+    /// Watches a `supervise/` directory for new `svkit-status` files
+    /// (written as `svkit-status.new`, then renamed).
+    pub fn watch_status(&self, dir: &Path) -> nix::Result<WatchDescriptor> {
+        self.inotify
+            .add_watch(dir, F::IN_MOVED_TO | F::IN_CLOSE_WRITE | F::IN_ONLYDIR)
+    }
+
     pub fn unwatch(&self, wd: WatchDescriptor) {
         // EINVAL just means the kernel already dropped it (directory gone).
         let _ = self.inotify.rm_watch(wd);
@@ -94,6 +103,12 @@ impl Watcher {
                     .is_some_and(|n| n == crate::servicedir::RUN)
                 {
                     out.push(Change::InService(ev.wd));
+                } else if ev
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n == crate::extstatus::FILE_NAME)
+                {
+                    out.push(Change::Status(ev.wd));
                 }
             }
         }

@@ -51,6 +51,11 @@ impl Area {
     pub fn stderr(&self) -> String {
         fs::read_to_string(self.tmp.join("stderr")).unwrap_or_default()
     }
+    /// The runtime directory svscan gets (`SVKIT_RUNDIR`): one per area,
+    /// so parallel tests never share `/run/svkit`.
+    pub fn rundir(&self) -> PathBuf {
+        self.tmp.join("run")
+    }
 
     /// A service directory `scan/NAME` with `run` = `body` (a /bin/sh
     /// script). Built aside and renamed in, as a careful admin would.
@@ -126,7 +131,7 @@ impl Area {
         let mut cmd = Command::new("unshare");
         cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child", "--"])
             .args(["sh", "-c", &script]);
-        cmd.stdin(Stdio::null());
+        cmd.stdin(Stdio::null()).env("SVKIT_RUNDIR", self.rundir());
         let mut guard = Guard::spawn(&mut cmd);
         let init = ns_init(&mut guard);
         Ns {
@@ -136,8 +141,12 @@ impl Area {
         }
     }
 
-    fn spawn_ns(&self, mut cmd: Command) -> Ns {
-        cmd.stdin(Stdio::null()).stderr(self.stderr_file());
+    /// Spawns `cmd` (an `unshare ... svscan` line) as a namespace, with
+    /// this area's runtime directory and stderr file.
+    pub fn spawn_ns(&self, mut cmd: Command) -> Ns {
+        cmd.stdin(Stdio::null())
+            .stderr(self.stderr_file())
+            .env("SVKIT_RUNDIR", self.rundir());
         let started = Instant::now();
         let mut guard = Guard::spawn(&mut cmd);
         let init = ns_init(&mut guard);
