@@ -10,6 +10,8 @@ use rustix::io::Errno;
 use std::os::fd::BorrowedFd;
 
 const CAP: usize = 64 * 1024;
+/// PIPE_BUF on Linux: a write this size or smaller to a pipe is atomic.
+const ATOMIC: usize = 4096;
 
 /// Writes all of `data`, waiting out EAGAIN on a non-blocking descriptor.
 pub fn write_all_fd(fd: BorrowedFd<'_>, mut data: &[u8]) -> rustix::io::Result<()> {
@@ -64,17 +66,62 @@ impl Sink {
         }
     }
 
+    /// Writes the complete lines buffered so far; a line still being
+    /// assembled stays until its newline arrives (or the buffer is full).
+    /// Each write(2) is at most `ATOMIC` bytes and ends at a line end, so
+    /// several svlog processes sharing one stdout pipe (a container's
+    /// `docker logs`) never cut into each other's lines.
     pub fn flush(&mut self) {
-        if self.buf.is_empty() {
-            return;
+        let end = match self.buf.iter().rposition(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None if self.buf.len() >= CAP => self.buf.len(),
+            None => 0,
+        };
+        let mut start = 0;
+        while start < end {
+            let rest = &self.buf[start..end];
+            let len = whole_lines_prefix(rest, ATOMIC);
+            if let Err(e) = write_all_fd(self.fd, &rest[..len]) {
+                self.broken = true;
+                msg::warn(
+                    PROG,
+                    format_args!("unable to write to {}: {}", self.what, super::why(e)),
+                );
+                self.buf.clear();
+                return;
+            }
+            start += len;
         }
-        if let Err(e) = write_all_fd(self.fd, &self.buf) {
-            self.broken = true;
-            msg::warn(
-                PROG,
-                format_args!("unable to write to {}: {}", self.what, super::why(e)),
-            );
-        }
-        self.buf.clear();
+        self.buf.drain(..end);
+    }
+}
+
+/// Length of the longest run of whole lines at the start of `data` that
+/// fits in `limit` bytes; a first line longer than `limit` is taken whole
+/// (it cannot be written atomically anyway), and data without a newline
+/// is taken entirely.
+fn whole_lines_prefix(data: &[u8], limit: usize) -> usize {
+    if data.len() <= limit {
+        return data.len();
+    }
+    match data[..limit].iter().rposition(|&b| b == b'\n') {
+        Some(i) => i + 1,
+        None => data
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(data.len(), |i| i + 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole_lines_prefix;
+
+    #[test]
+    fn chunks_end_at_line_ends_and_fit_the_atomic_size() {
+        assert_eq!(whole_lines_prefix(b"ab\ncd\n", 4096), 6);
+        assert_eq!(whole_lines_prefix(b"ab\ncd\nef\n", 7), 6);
+        assert_eq!(whole_lines_prefix(b"abcdefgh\nx\n", 4), 9);
+        assert_eq!(whole_lines_prefix(b"abcdefgh", 4), 8);
     }
 }
