@@ -316,12 +316,19 @@ fn helper_read_only_as_user() {
             .args(["-w", "8", "once"])
             .arg(&mine)
             .env("SVKIT_RUNDIR", &run)
-            .stdout(Stdio::null()),
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
     );
     let mine_err = out.join("mine.err");
     let _sup2 = supervise(&mine, &run, user, &mine_err);
     let st = early.wait_timeout(T).expect("svctl returns");
-    assert!(st.success(), "svctl -w 8 once before supervise");
+    let said = early.child.take().unwrap().wait_with_output().unwrap();
+    assert!(
+        st.success(),
+        "svctl -w 8 once before supervise: {:?} {:?}",
+        String::from_utf8_lossy(&said.stdout),
+        String::from_utf8_lossy(&said.stderr)
+    );
     drive(&mine, &run, user, &mine_trace);
     assert!(!mine.join("supervise").exists());
     assert_eq!(std::fs::read_to_string(&mine_err).unwrap(), "");

@@ -31,13 +31,18 @@ impl Probe {
     pub fn supervisor_absent(&self) -> bool {
         match self {
             Probe::NotRunning => true,
-            Probe::Failed { what, errno } => *what == OPEN_OK && *errno == Some(Errno::ENOENT),
+            // No `ok` yet, or `ok` but no `status` yet: a supervisor that is
+            // still starting up (it creates `ok` before its first status).
+            Probe::Failed { what, errno } => {
+                (*what == OPEN_OK || *what == OPEN_STATUS) && *errno == Some(Errno::ENOENT)
+            }
             Probe::Alive(_) => false,
         }
     }
 }
 
 pub const OPEN_OK: &str = "unable to open supervise/ok";
+pub const OPEN_STATUS: &str = "unable to open supervise/status";
 
 /// Is a supervisor listening on `dir/supervise/ok`?
 pub fn alive(dir: &Path) -> Result<(), Errno> {
@@ -71,7 +76,7 @@ pub fn probe(dir: &Path) -> Probe {
 fn read_status(dir: &Path) -> Result<Status, Probe> {
     let mut file =
         std::fs::File::open(supervise_path(dir, f::STATUS)).map_err(|e| Probe::Failed {
-            what: "unable to open supervise/status",
+            what: OPEN_STATUS,
             errno: Some(errno_of(&e)),
         })?;
     // One read is enough for a 20-byte file written by rename; read a few

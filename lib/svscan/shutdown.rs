@@ -17,6 +17,7 @@
 use super::daemon::{human, Svscan};
 use super::reaper;
 use super::PROG;
+use crate::container::rundir::locate_supervise_dir_in;
 use crate::msg;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::collections::HashSet;
@@ -203,15 +204,17 @@ impl Svscan {
             let (Some(_), Some(name)) = (svc.pid, &svc.name) else {
                 continue;
             };
+            // The state may live in the runtime directory (read-only scan
+            // directory), exactly where supervise and svctl look for it.
+            let pid_of = |dir: &std::path::Path| {
+                locate_supervise_dir_in(&self.rundir, dir)
+                    .and_then(|sup| read_pid(&sup.join(crate::servicedir::supervise_files::PID)))
+            };
             let dir = self.opts.scandir.join(name);
-            let sup = dir.join(crate::servicedir::SUPERVISE_DIR);
-            if let Some(p) = read_pid(&sup.join(crate::servicedir::supervise_files::PID)) {
+            if let Some(p) = pid_of(&dir) {
                 services.push(p);
             }
-            let log = dir
-                .join(crate::servicedir::LOG_DIR)
-                .join(crate::servicedir::SUPERVISE_DIR);
-            if let Some(p) = read_pid(&log.join(crate::servicedir::supervise_files::PID)) {
+            if let Some(p) = pid_of(&dir.join(crate::servicedir::LOG_DIR)) {
                 loggers.push(p);
             }
         }
