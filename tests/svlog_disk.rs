@@ -164,8 +164,10 @@ fn term_while_paused_exits_and_keeps_the_data() {
     g.signal(libc::SIGTERM);
     let st = g.wait_timeout(T).expect("TERM works while paused");
     assert_eq!(st.code(), Some(111));
+    // svlog has exited; its stderr reader thread may still be forwarding:
+    // take lines until the pipe's end closes the channel (or a deadline).
     let mut spilled = String::new();
-    for l in rx.try_iter() {
+    while let Ok(l) = rx.recv_timeout(T) {
         spilled.push_str(&l);
         spilled.push('\n');
     }
