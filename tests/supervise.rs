@@ -368,9 +368,14 @@ fn log_pipe_survives_logger_restart_and_logger_starts_first() {
 
     // `x` on the log's control is ignored; on the main one it stops the
     // service, then the logger (EOF), then supervise exits 0.
-    sup.send_log("x");
-    std::thread::sleep(Duration::from_millis(200)); // observation window
+    // The log's control bytes are handled in order: once the `p` sent
+    // after `x` shows in its stat, the `x` has been read (and ignored).
+    sup.send_log("xp");
+    wait_until(LONG, "log paused after its x", || {
+        stat_text(&logdir) == "run, paused\n"
+    });
     assert!(supervise_common::listening(&dir));
+    sup.send_log("c");
     let mut sup = sup;
     sup.send("x");
     assert_eq!(sup.wait_exit(), Some(0));
@@ -534,7 +539,11 @@ fn signals_other_than_term_are_ignored_and_term_means_exit() {
     ] {
         sup.guard.signal(sig);
     }
-    std::thread::sleep(Duration::from_millis(200)); // observation window
+    // supervise takes them from its signalfd; once none is pending they
+    // have all been handled (or one of them killed it).
+    wait_until(LONG, "signals taken", || {
+        !pid_alive(sup.pid()) || !signals_pending(sup.pid())
+    });
     assert!(
         pid_alive(sup.pid()),
         "supervise survived HUP INT QUIT USR1 USR2 ALRM PIPE"

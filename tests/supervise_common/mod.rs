@@ -182,6 +182,18 @@ pub fn lines(path: &Path) -> Vec<String> {
 }
 
 /// Context switches of a process so far (voluntary + involuntary).
+/// Does `pid` have a signal pending (thread or process-wide)?
+pub fn signals_pending(pid: u32) -> bool {
+    let s = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .filter(|l| l.starts_with("SigPnd:") || l.starts_with("ShdPnd:"))
+        .any(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|m| !m.trim_start_matches('0').is_empty())
+        })
+}
+
 pub fn ctxt_switches(pid: u32) -> u64 {
     let s = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     s.lines()
