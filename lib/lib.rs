@@ -21,3 +21,15 @@ pub mod supervisor;
 pub mod svctl;
 pub mod svlog;
 pub mod svscan;
+
+// The unwinder, linked statically from libgcc_eh instead of loading
+// libgcc_s.so: svkit is built with panic=abort, so the unwinder is only
+// reached by std's backtrace code, and a shared library costs every
+// supervise process its own relocated data pages (~10 KiB each).
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    not(target_feature = "crt-static")
+))]
+#[link(name = "gcc_eh", kind = "static", modifiers = "-bundle")]
+extern "C" {}
