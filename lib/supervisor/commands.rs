@@ -12,10 +12,15 @@ use std::time::Instant;
 
 impl Supervisor {
     /// Runs `control/<byte>` for the main service; false for the logger.
-    fn script(&self, w: Which, byte: u8) -> bool {
+    fn script(&mut self, w: Which, byte: u8) -> bool {
         if w != Which::Main || self.vanished {
             return false;
         }
+        if control_script::find(byte).is_none() {
+            return false;
+        }
+        // The script sees (and may read) the state the command asked for.
+        self.flush_status();
         let stdout = self.pipe.as_ref().map(|p| p.w.as_raw_fd());
         control_script::run(byte, stdout, &self.label)
     }

@@ -11,20 +11,24 @@ use std::time::Duration;
 
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
+/// `./control/<byte>` if it exists and is owner-executable.
+pub fn find(byte: u8) -> Option<CString> {
+    use std::os::unix::fs::PermissionsExt;
+    let name = format!("control/{}", byte as char);
+    let meta = std::fs::metadata(&name).ok()?;
+    if meta.permissions().mode() & 0o100 == 0 {
+        return None;
+    }
+    CString::new(format!("./{name}")).ok()
+}
+
 /// Runs `control/<byte>` if it exists and is owner-executable. Returns
 /// true iff it exited 0 ("handled").
 pub fn run(byte: u8, stdout: Option<RawFd>, label: &str) -> bool {
+    let Some(path) = find(byte) else {
+        return false;
+    };
     let name = format!("control/{}", byte as char);
-    let Ok(meta) = std::fs::metadata(&name) else {
-        return false;
-    };
-    use std::os::unix::fs::PermissionsExt;
-    if meta.permissions().mode() & 0o100 == 0 {
-        return false;
-    }
-    let Ok(path) = CString::new(format!("./{name}")) else {
-        return false;
-    };
     let spawned = match spawn(&Exec {
         argv: &[&path],
         cwd: None,

@@ -28,7 +28,9 @@ pub fn run(sup: &mut Supervisor, signals: &SignalFd) -> i32 {
     loop {
         let now = Instant::now();
         sup.timers(now);
-        if let Some(code) = sup.housekeeping(now) {
+        let exit = sup.housekeeping(now);
+        sup.flush_status();
+        if let Some(code) = exit {
             return code;
         }
         let ready = wait(sup, signals);

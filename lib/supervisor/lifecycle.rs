@@ -97,7 +97,28 @@ impl Supervisor {
         }
     }
 
+    /// Marks the status files of `w` for rewriting. The write happens in
+    /// `flush_status`, before supervise blocks, runs a control script or
+    /// exits, so the several state changes one event makes (want exit,
+    /// got TERM; down then up again) cost one set of files. Each file
+    /// write is a new inode (write + rename), which is most of what
+    /// starting and stopping a thousand services costs the filesystem.
     pub fn write_status(&mut self, w: Which) {
+        self.svc(w).status_pending = true;
+    }
+
+    /// Writes the status files marked by `write_status`.
+    pub fn flush_status(&mut self) {
+        if self.main.status_pending {
+            self.write_status_now(Which::Main);
+        }
+        if self.log.as_ref().is_some_and(|l| l.status_pending) {
+            self.write_status_now(Which::Log);
+        }
+    }
+
+    fn write_status_now(&mut self, w: Which) {
+        self.svc(w).status_pending = false;
         let pid = self.my_pid;
         let r = status_files::write(self.svc(w), pid);
         if let Err(e) = r {
@@ -151,7 +172,8 @@ impl Supervisor {
     /// child that exits 111, exactly as runsv's.
     pub fn start(&mut self, w: Which, now: Instant) {
         let stdout = self.stdout_fd();
-        if w == Which::Main && !self.vanished {
+        if w == Which::Main && !self.vanished && control_script::find(b'u').is_some() {
+            self.flush_status();
             control_script::run(b'u', stdout, &self.label);
         }
         let label = self.label_of(w).to_string();

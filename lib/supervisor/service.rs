@@ -59,6 +59,8 @@ pub struct Service {
     /// The pid last written to `supervise/pid` (runsv rewrites it only on
     /// change).
     pub pid_written: Option<i32>,
+    /// The status files are out of date (see `Supervisor::write_status`).
+    pub status_pending: bool,
 }
 
 impl Service {
@@ -94,6 +96,7 @@ impl Service {
             finish_kill_at: None,
             restart_times: VecDeque::new(),
             pid_written: None,
+            status_pending: false,
         }
     }
 
