@@ -21,15 +21,14 @@ IDLE=${4:-10}
 
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin supervise
+# The default build is static and position-dependent (.cargo/config.toml).
 SVKIT=$PWD/target/release/supervise
-# The same code linked statically and position-dependent: no ld.so,
-# libc.so or libgcc_s data pages and no relocated (dirtied) pages per
-# process. --target keeps RUSTFLAGS away from host proc-macros.
-HOST=$(rustc -vV | awk '/^host:/ {print $2}')
-RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
-    cargo build --release --quiet --bin supervise \
-    --target "$HOST" --target-dir target/static
-SVKIT_STATIC=$PWD/target/static/$HOST/release/supervise
+# The same code linked dynamically (what `cargo install` makes: no
+# .cargo/config.toml there); build.rs still links it -no-pie with the
+# static unwinder.
+cargo build --release --quiet --bin supervise --target-dir target/dynamic \
+    --config 'target.x86_64-unknown-linux-gnu.rustflags=[]'
+SVKIT_DYN=$PWD/target/dynamic/release/supervise
 sync # freshly written binaries have dirty page-cache pages that smaps counts
 RUNSV=$(command -v runsv)
 S6=$(command -v s6-supervise)
@@ -52,7 +51,7 @@ start() {
     local kind=$1 count=$2 tag=$3 i dir bin
     case $kind in
         svkit) bin=$SVKIT ;;
-        svkit-static) bin=$SVKIT_STATIC ;;
+        svkit-dyn) bin=$SVKIT_DYN ;;
         runsv) bin=$RUNSV ;;
         s6) bin=$S6 ;;
     esac
@@ -127,7 +126,7 @@ restart_us() {
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 declare -A PSS RESTART IDLEW
-for kind in runsv s6 svkit svkit-static; do
+for kind in runsv s6 svkit svkit-dyn; do
     start "$kind" "$N_PSS" pss
     sleep 1
     PSS[$kind]=$(pss_avg)
@@ -158,14 +157,14 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 
 echo "supervise benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs)"
 F='%-44s %8s %8s %8s %8s %9s %9s %9s\n'
-printf "$F" metric svkit svkit-st runsv s6 svk/runsv st/runsv svk/s6
+printf "$F" metric svkit svk-dyn runsv s6 svk/runsv dyn/runsv svk/s6
 printf "$F" "PSS per supervisor, KiB (n=$N_PSS)" \
-    "${PSS[svkit]}" "${PSS[svkit-static]}" "${PSS[runsv]}" "${PSS[s6]}" \
-    "$(ratio "${PSS[svkit]}" "${PSS[runsv]}")" "$(ratio "${PSS[svkit-static]}" "${PSS[runsv]}")" \
+    "${PSS[svkit]}" "${PSS[svkit-dyn]}" "${PSS[runsv]}" "${PSS[s6]}" \
+    "$(ratio "${PSS[svkit]}" "${PSS[runsv]}")" "$(ratio "${PSS[svkit-dyn]}" "${PSS[runsv]}")" \
     "$(ratio "${PSS[svkit]}" "${PSS[s6]}")"
 printf "$F" "restart after SIGKILL, ms (median of $ROUNDS)" \
-    "$(ms "${RESTART[svkit]}")" "$(ms "${RESTART[svkit-static]}")" "$(ms "${RESTART[runsv]}")" \
+    "$(ms "${RESTART[svkit]}")" "$(ms "${RESTART[svkit-dyn]}")" "$(ms "${RESTART[runsv]}")" \
     "$(ms "${RESTART[s6]}")" "$(ratio "${RESTART[svkit]}" "${RESTART[runsv]}")" \
-    "$(ratio "${RESTART[svkit-static]}" "${RESTART[runsv]}")" "$(ratio "${RESTART[svkit]}" "${RESTART[s6]}")"
+    "$(ratio "${RESTART[svkit-dyn]}" "${RESTART[runsv]}")" "$(ratio "${RESTART[svkit]}" "${RESTART[s6]}")"
 printf "$F" "ctx switches, $N_IDLE services idle ${IDLE}s" \
-    "${IDLEW[svkit]}" "${IDLEW[svkit-static]}" "${IDLEW[runsv]}" "${IDLEW[s6]}" - - -
+    "${IDLEW[svkit]}" "${IDLEW[svkit-dyn]}" "${IDLEW[runsv]}" "${IDLEW[s6]}" - - -

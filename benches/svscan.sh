@@ -14,19 +14,24 @@
 #   4. memory: the scanner's PSS with 100 services.
 #
 # Environment: BENCH_SCANNERS (default "svkit runit s6 daemontools"; add
-# "svkit-static" for the static, position-dependent build of svscan and
-# supervise, made by:
-#   RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
-#     cargo build --release --bin svscan --bin supervise --target x86_64-unknown-linux-gnu
-# ), BENCH_SECTIONS (default "1 2 3").
+# "svkit-dyn" for svscan and supervise linked dynamically, as `cargo
+# install` builds them outside this repository's .cargo/config.toml; the
+# default build is static and position-dependent), BENCH_SECTIONS (default
+# "1 2 3"), BENCH_DIR (where the service directories are made; default
+# /tmp; a tmpfs there takes the file system's inode allocation out of the
+# figures).
 set -euo pipefail
 
 N=${1:-1000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SVSCAN=$ROOT/target/release/svscan
-SVSCAN_STATIC=$ROOT/target/x86_64-unknown-linux-gnu/release/svscan
-[ -x "$SVSCAN" ] || (cd "$ROOT" && cargo build --release)
-T=$(mktemp -d /tmp/svscan-bench.XXXXXX)
+SVSCAN_DYN=$ROOT/target/dynamic/release/svscan
+(cd "$ROOT" && cargo build --release --quiet --bin svscan --bin supervise)
+if [[ " ${BENCH_SCANNERS:-} " == *" svkit-dyn "* ]]; then
+    (cd "$ROOT" && cargo build --release --quiet --bin svscan --bin supervise \
+        --target-dir target/dynamic --config 'target.x86_64-unknown-linux-gnu.rustflags=[]')
+fi
+T=$(mktemp -d "${BENCH_DIR:-/tmp}/svscan-bench.XXXXXX")
 UNSHARES=()
 RUN=0
 cleanup() {
@@ -42,7 +47,7 @@ section() { [[ $SECTIONS == *" $1 "* ]]; }
 have() {
     case $1 in
         svkit) true ;;
-        svkit-static) [ -x "$SVSCAN_STATIC" ] ;;
+        svkit-dyn) [ -x "$SVSCAN_DYN" ] ;;
         runit) command -v runsvdir >/dev/null ;;
         s6) command -v s6-svscan >/dev/null ;;
         daemontools) [ -x /usr/bin/svscan ] && [ -x /usr/bin/supervise ] ;;
@@ -51,7 +56,7 @@ have() {
 cmd_of() {
     case $1 in
         svkit) echo "$SVSCAN" ;;
-        svkit-static) echo "$SVSCAN_STATIC" ;;
+        svkit-dyn) echo "$SVSCAN_DYN" ;;
         runit) echo "runsvdir -P" ;;
         s6) echo "s6-svscan -c $((N + 100))" ;;
         daemontools) echo "/usr/bin/svscan" ;;

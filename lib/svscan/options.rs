@@ -169,8 +169,10 @@ fn parse_group(text: &str) -> Result<u32, String> {
     if let Ok(gid) = text.trim().parse::<u32>() {
         return Ok(gid);
     }
-    match nix::unistd::Group::from_name(text.trim()) {
-        Ok(Some(g)) => Ok(g.gid.as_raw()),
+    // /etc/group read directly, as chpst does: no NSS, so the same lookup
+    // works in a static binary and in an image without glibc's modules.
+    match crate::chpst::accounts::AccountFiles::system().group_by_name(text.trim().as_bytes()) {
+        Ok(Some(gid)) => Ok(gid),
         _ => Err(format!("invalid {ENV_ENV_GROUP}: no group '{text}'")),
     }
 }

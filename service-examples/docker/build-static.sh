@@ -1,8 +1,10 @@
 #!/bin/sh
-# Build statically linked svkit binaries for images without a libc or
-# dynamic loader (FROM scratch). The musl target is not needed: glibc's
-# static libraries plus crt-static give a static-pie binary, and svkit uses
-# no NSS (chpst parses /etc/passwd itself), so nothing is loaded at run time.
+# Build stripped, statically linked svkit binaries for images without a
+# libc or dynamic loader (FROM scratch). These are the flags of the default
+# build (.cargo/config.toml: glibc's static libraries, crt-static,
+# position-dependent) plus stripping; svkit uses no NSS (users and groups
+# are read from /etc/passwd and /etc/group), so nothing is loaded at run
+# time. The musl target is not needed.
 #
 # Usage: build-static.sh [OUTDIR]
 #   OUTDIR   where to copy svscan supervise svctl svlog chpst
@@ -21,10 +23,10 @@ profile=${SVKIT_STATIC_PROFILE:-release}
 triple=x86_64-unknown-linux-gnu
 bins="svscan supervise svctl svlog chpst"
 
-# --target makes RUSTFLAGS apply to the binaries only, not to build
-# scripts and proc macros (clap's derive), which must stay dynamic.
+# RUSTFLAGS replaces the rustflags of .cargo/config.toml, so they are
+# repeated here; --target keeps them away from build scripts.
 target_dir=${CARGO_TARGET_DIR:-$root/target/static}
-RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C strip=symbols" \
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C relocation-model=static -C strip=symbols" \
     cargo build --quiet --manifest-path "$root/Cargo.toml" \
     --profile "$profile" --target "$triple" --target-dir "$target_dir" --bins
 
