@@ -26,8 +26,9 @@ SVKIT=$PWD/target/release/supervise
 # The same code linked dynamically (what `cargo install` makes: no
 # .cargo/config.toml there); build.rs still links it -no-pie with the
 # static unwinder.
-cargo build --release --quiet --bin supervise --target-dir target/dynamic \
-    --config 'target.x86_64-unknown-linux-gnu.rustflags=[]'
+# (An empty CARGO_ENCODED_RUSTFLAGS replaces the config's rustflags.)
+CARGO_ENCODED_RUSTFLAGS= cargo build --release --quiet --bin supervise \
+    --target-dir target/dynamic
 SVKIT_DYN=$PWD/target/dynamic/release/supervise
 sync # freshly written binaries have dirty page-cache pages that smaps counts
 RUNSV=$(command -v runsv)

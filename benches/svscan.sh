@@ -28,8 +28,9 @@ SVSCAN=$ROOT/target/release/svscan
 SVSCAN_DYN=$ROOT/target/dynamic/release/svscan
 (cd "$ROOT" && cargo build --release --quiet --bin svscan --bin supervise)
 if [[ " ${BENCH_SCANNERS:-} " == *" svkit-dyn "* ]]; then
-    (cd "$ROOT" && cargo build --release --quiet --bin svscan --bin supervise \
-        --target-dir target/dynamic --config 'target.x86_64-unknown-linux-gnu.rustflags=[]')
+    # An empty CARGO_ENCODED_RUSTFLAGS replaces the config's rustflags.
+    (cd "$ROOT" && CARGO_ENCODED_RUSTFLAGS= cargo build --release --quiet \
+        --bin svscan --bin supervise --target-dir target/dynamic)
 fi
 T=$(mktemp -d "${BENCH_DIR:-/tmp}/svscan-bench.XXXXXX")
 UNSHARES=()

@@ -11,6 +11,7 @@ pub mod extstatus;
 pub mod msg;
 pub mod procfs;
 pub mod servicedir;
+pub mod spawn;
 pub mod status;
 pub mod tai64n;
 

@@ -1,13 +1,13 @@
-//! Starting one `supervise` per service with a plain fork + execve:
-//! everything (argv, environment, paths, /dev/null) is prepared before
-//! the fork, and svscan does not wait for the exec to happen. (std's
-//! `Command` blocks the parent until the child has exec'd, which made a
-//! thousand starts wait on the scheduler one by one.)
+//! Starting one `supervise` per service (through `crate::spawn`):
+//! everything (argv, environment, paths, /dev/null) is prepared once or
+//! before the fork, and svscan does not wait for the exec to happen.
+//! (std's `Command` blocks the parent until the child has exec'd, which
+//! made a thousand starts wait on the scheduler one by one.)
 //!
 //! The child gets its own session (so a terminal's Ctrl-C reaches only the
 //! main command), stdin from /dev/null, this service's log pipe without
 //! close-on-exec, the file limit svscan itself started with, an empty
-//! signal mask and SIGPIPE at its default. If the exec fails, the child
+//! signal mask and default dispositions. If the exec fails, the child
 //! says so and exits 111; svscan sees that like any supervise exit.
 
 use super::logpipe::ENV_LOG_PIPE;
@@ -113,7 +113,6 @@ impl Spawner {
         stdio: Option<(RawFd, RawFd)>,
     ) -> std::io::Result<i32> {
         let arg = cstring(name.as_bytes())?;
-        let argv = [self.program.as_ptr(), arg.as_ptr(), std::ptr::null()];
         let pipe_env = match log_pipe {
             Some((r, w)) => Some(cstring(format!("{ENV_LOG_PIPE}={r},{w}").as_bytes())?),
             None => None,
@@ -124,42 +123,28 @@ impl Spawner {
             envp.push(e.as_ptr());
         }
         envp.push(std::ptr::null());
-        let devnull = self.devnull.as_raw_fd();
-        let limit = self.file_limit;
-
-        // SAFETY: svscan is single-threaded, so the child may run any code;
-        // still it only makes async-signal-safe system calls on data
-        // prepared above (no allocation, no locks) and ends in execve or
-        // _exit.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(std::io::Error::last_os_error());
+        let mut fds = [(self.devnull.as_raw_fd(), 0); 5];
+        let mut n = 1;
+        if let Some((out, err)) = stdio {
+            fds[1] = (out, 1);
+            fds[2] = (err, 2);
+            n = 3;
         }
-        if pid == 0 {
-            // SAFETY: child side of fork; see above.
-            unsafe {
-                super::signals::unblock_all_in_child();
-                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-                libc::setsid();
-                libc::dup2(devnull, 0);
-                if let Some((out, err)) = stdio {
-                    libc::dup2(out, 1);
-                    libc::dup2(err, 2);
-                }
-                if let Some((r, w)) = log_pipe {
-                    libc::fcntl(r, libc::F_SETFD, 0);
-                    libc::fcntl(w, libc::F_SETFD, 0);
-                }
-                if let Some(FileLimit(lim)) = limit {
-                    libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-                }
-                if libc::chdir(self.scandir.as_ptr()) == 0 {
-                    libc::execve(self.program.as_ptr(), argv.as_ptr(), envp.as_ptr());
-                }
-                libc::write(2, self.exec_failed.as_ptr().cast(), self.exec_failed.len());
-                libc::_exit(111);
-            }
+        if let Some((r, w)) = log_pipe {
+            fds[n] = (r, r);
+            fds[n + 1] = (w, w);
+            n += 2;
         }
-        Ok(pid)
+        let spawned = crate::spawn::spawn(&crate::spawn::Exec {
+            path: &self.program,
+            argv: &[&self.program, &arg],
+            envp: Some(&envp),
+            cwd: Some(&self.scandir),
+            fds: &fds[..n],
+            setsid: true,
+            nofile: self.file_limit.map(|FileLimit(lim)| lim),
+            on_failure: crate::spawn::OnFailure::Message(&self.exec_failed),
+        })?;
+        Ok(spawned.pid)
     }
 }
