@@ -8,7 +8,9 @@
 //! is written in pieces as it arrives, so memory stays bounded.
 //!
 //! Fast path: with no timestamps, replacement, prefixes, patterns or UDP,
-//! the complete lines of a chunk go to `current` in one write(2).
+//! the complete lines of a chunk go to `current` in one write(2). With
+//! stamps or a prefix (but no patterns), a chunk's records are copied into
+//! the directory's buffer in one loop and also written in one write(2).
 
 use super::logdir::LogDir;
 use super::options::Options;
