@@ -32,6 +32,8 @@ pub(super) const PROCESSOR_RETRY: Duration = Duration::from_secs(1);
 /// with `-tt` stamps), so a chunk is one write. With 64 KiB, `-tt` took
 /// about 10% more CPU (four writes per chunk).
 const PENDING_CAP: usize = 256 * 1024;
+/// Data this big is written directly rather than copied into `pending`.
+const DIRECT_WRITE: usize = 64 * 1024;
 /// Written bytes of `current` after which svlog asks the kernel to start
 /// writing them to disk (`sync_file_range`, not waiting): the fsync before
 /// a rotation then finds most of the file already on disk instead of
@@ -332,10 +334,13 @@ impl LogDir {
         free.min(usize::try_from(left).unwrap_or(usize::MAX))
     }
 
+    /// Queues `data` for `current`. A big piece (a plain chunk of whole
+    /// lines) is written from where it is, after what is queued, instead
+    /// of being copied.
     fn buffer(&mut self, sig: &mut Signals, data: &[u8]) {
-        if self.pending.len() + data.len() > PENDING_CAP {
+        if data.len() >= DIRECT_WRITE || self.pending.len() + data.len() > PENDING_CAP {
             self.flush(sig);
-            if data.len() >= PENDING_CAP {
+            if data.len() >= DIRECT_WRITE {
                 self.write_out(sig, data);
                 return;
             }
