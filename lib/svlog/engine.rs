@@ -8,7 +8,10 @@
 //! is written in pieces as it arrives, so memory stays bounded.
 //!
 //! Fast path: with no timestamps, replacement, prefixes, patterns or UDP,
-//! the complete lines of a chunk go to `current` in one write(2).
+//! the complete lines of a chunk go to `current` in one write(2). With
+//! stamps or a prefix (but no patterns), a chunk's records are copied into
+//! the directory's 256 KiB buffer in one loop and written together (one
+//! write(2) per chunk for short lines and the default buffer size).
 
 use super::logdir::LogDir;
 use super::options::Options;
