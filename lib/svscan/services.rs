@@ -102,7 +102,7 @@ impl Svscan {
             }
         };
         self.table
-            .reserve(names.len().saturating_sub(self.table.names().len()));
+            .reserve(names.len().saturating_sub(self.table.name_count()));
         names.extend(self.table.names());
         self.reconcile(names);
         for id in self.table.ids() {

@@ -1,16 +1,23 @@
-//! The service table: one entry per service directory svscan knows,
-//! indexed by name, by directory identity and by supervise pid, so every
-//! event costs O(1) however many services there are.
+//! The service table: one entry per service directory svscan knows.
+//!
+//! It is one vector of compact entries and nothing else: svscan idles for
+//! the life of the container, and a hash index per key (name, directory
+//! identity, pid, watch) cost several times the entries themselves in
+//! resident heap. Lookups are linear scans over the entries, which for a
+//! thousand services is a few microseconds, small next to the system
+//! calls each event costs anyway.
 
 use super::essential::StatusWatch;
 use super::logpipe::LogPipe;
 use super::prefix::PrefixPipes;
 use super::scan::DevIno;
 use nix::sys::inotify::WatchDescriptor;
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::time::Instant;
 
+/// A service's handle: slot index in the low 32 bits, the slot's
+/// generation in the high ones, so a stale id (a restart scheduled for a
+/// service since removed) never finds the slot's next occupant.
 pub type Id = u64;
 
 pub struct Service {
@@ -30,161 +37,191 @@ pub struct Service {
     pub queued: bool,
     /// Pipes to svscan's prefixing copier (`--log-prefix`, no `log/`).
     pub prefix_pipes: Option<PrefixPipes>,
-    /// Watched `supervise/` state (essential services, readiness gate).
-    pub status: Option<StatusWatch>,
+    /// Watched `supervise/` state (essential services, readiness gate);
+    /// boxed: few services have it.
+    pub status: Option<Box<StatusWatch>>,
+}
+
+struct Slot {
+    generation: u32,
+    service: Option<Service>,
 }
 
 #[derive(Default)]
 pub struct Table {
-    next_id: Id,
-    services: HashMap<Id, Service>,
-    by_name: HashMap<OsString, Id>,
-    by_devino: HashMap<DevIno, Id>,
-    by_pid: HashMap<i32, Id>,
-    by_watch: HashMap<WatchDescriptor, Id>,
+    slots: Vec<Slot>,
+    /// Empty slots in `slots` (reused before the vector grows).
+    free: usize,
+}
+
+fn id_of(index: usize, generation: u32) -> Id {
+    (u64::from(generation) << 32) | index as u64
 }
 
 impl Table {
-    /// Room for `more` services at once (one allocation per index instead
-    /// of a series of doublings that leave holes in svscan's small heap).
+    /// Room for `more` services at once (one allocation instead of a
+    /// series of doublings that leave holes in svscan's small heap).
     pub fn reserve(&mut self, more: usize) {
-        self.services.reserve(more);
-        self.by_name.reserve(more);
-        self.by_devino.reserve(more);
-        self.by_pid.reserve(more);
+        self.slots.reserve(more.saturating_sub(self.free));
     }
 
     pub fn insert(&mut self, name: OsString, devino: DevIno) -> Id {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.by_name.insert(name.clone(), id);
-        self.by_devino.insert(devino, id);
-        self.services.insert(
-            id,
-            Service {
-                name: Some(name),
-                devino,
-                pid: None,
-                log_pipe: None,
-                started_at: None,
-                restart_at: None,
-                waiting: None,
-                queued: false,
-                prefix_pipes: None,
-                status: None,
-            },
-        );
-        id
+        let service = Service {
+            name: Some(name),
+            devino,
+            pid: None,
+            log_pipe: None,
+            started_at: None,
+            restart_at: None,
+            waiting: None,
+            queued: false,
+            prefix_pipes: None,
+            status: None,
+        };
+        if self.free > 0 {
+            if let Some(i) = self.slots.iter().position(|s| s.service.is_none()) {
+                self.free -= 1;
+                let slot = &mut self.slots[i];
+                slot.service = Some(service);
+                return id_of(i, slot.generation);
+            }
+        }
+        self.slots.push(Slot {
+            generation: 0,
+            service: Some(service),
+        });
+        id_of(self.slots.len() - 1, 0)
     }
 
     pub fn get(&self, id: Id) -> Option<&Service> {
-        self.services.get(&id)
+        let slot = self.slots.get((id & 0xffff_ffff) as usize)?;
+        if u64::from(slot.generation) != id >> 32 {
+            return None;
+        }
+        slot.service.as_ref()
     }
 
     pub fn get_mut(&mut self, id: Id) -> Option<&mut Service> {
-        self.services.get_mut(&id)
+        let slot = self.slots.get_mut((id & 0xffff_ffff) as usize)?;
+        if u64::from(slot.generation) != id >> 32 {
+            return None;
+        }
+        slot.service.as_mut()
+    }
+
+    fn find(&self, f: impl Fn(&Service) -> bool) -> Option<Id> {
+        self.slots.iter().enumerate().find_map(|(i, s)| {
+            s.service
+                .as_ref()
+                .filter(|svc| f(svc))
+                .map(|_| id_of(i, s.generation))
+        })
+    }
+
+    fn services(&self) -> impl Iterator<Item = (Id, &Service)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.service.as_ref().map(|svc| (id_of(i, s.generation), svc)))
     }
 
     pub fn by_name(&self, name: &OsStr) -> Option<Id> {
-        self.by_name.get(name).copied()
+        self.find(|s| s.name.as_deref() == Some(name))
     }
 
+    /// The service with this directory identity that is not being retired.
     pub fn by_devino(&self, d: DevIno) -> Option<Id> {
-        self.by_devino.get(&d).copied()
+        self.find(|s| s.devino == d)
     }
 
     pub fn by_pid(&self, pid: i32) -> Option<Id> {
-        self.by_pid.get(&pid).copied()
+        self.find(|s| s.pid == Some(pid))
     }
 
     pub fn by_watch(&self, wd: WatchDescriptor) -> Option<Id> {
-        self.by_watch.get(&wd).copied()
+        self.find(|s| s.waiting == Some(wd))
     }
 
     /// Gives the service a (new) name, e.g. after `mv a b` in the scan dir.
+    /// Another service holding the name loses it.
     pub fn bind_name(&mut self, id: Id, name: OsString) {
-        if let Some(s) = self.services.get_mut(&id) {
-            if let Some(old) = s.name.replace(name.clone()) {
-                if self.by_name.get(&old) == Some(&id) {
-                    self.by_name.remove(&old);
-                }
-            }
-            self.by_name.insert(name, id);
+        if self.get(id).is_none() {
+            return;
+        }
+        if let Some(other) = self.by_name(&name).filter(|&o| o != id) {
+            self.unbind_name(other);
+        }
+        if let Some(s) = self.get_mut(id) {
+            s.name = Some(name);
         }
     }
 
     /// The name no longer refers to this service.
     pub fn unbind_name(&mut self, id: Id) {
-        if let Some(s) = self.services.get_mut(&id) {
-            if let Some(old) = s.name.take() {
-                if self.by_name.get(&old) == Some(&id) {
-                    self.by_name.remove(&old);
-                }
-            }
+        if let Some(s) = self.get_mut(id) {
+            s.name = None;
         }
     }
 
     /// Forget the directory identity (the service is being retired; a new
     /// directory with the same identity becomes a new service).
     pub fn forget_devino(&mut self, id: Id) {
-        if let Some(s) = self.services.get(&id) {
-            if self.by_devino.get(&s.devino) == Some(&id) {
-                self.by_devino.remove(&s.devino);
-            }
+        if let Some(s) = self.get_mut(id) {
+            s.devino = RETIRED;
         }
     }
 
     pub fn set_pid(&mut self, id: Id, pid: Option<i32>) {
-        if let Some(s) = self.services.get_mut(&id) {
-            if let Some(old) = s.pid.take() {
-                self.by_pid.remove(&old);
-            }
+        if let Some(s) = self.get_mut(id) {
             s.pid = pid;
-            if let Some(p) = pid {
-                self.by_pid.insert(p, id);
-            }
         }
     }
 
     pub fn set_watch(&mut self, id: Id, wd: Option<WatchDescriptor>) -> Option<WatchDescriptor> {
-        let s = self.services.get_mut(&id)?;
-        let old = s.waiting.take();
-        if let Some(o) = old {
-            if self.by_watch.get(&o) == Some(&id) {
-                self.by_watch.remove(&o);
-            }
-        }
-        s.waiting = wd;
-        if let Some(w) = wd {
-            self.by_watch.insert(w, id);
-        }
-        old
+        let s = self.get_mut(id)?;
+        std::mem::replace(&mut s.waiting, wd)
     }
 
     pub fn remove(&mut self, id: Id) -> Option<Service> {
-        self.unbind_name(id);
-        self.forget_devino(id);
-        self.set_pid(id, None);
-        self.set_watch(id, None);
-        self.services.remove(&id)
+        self.get(id)?;
+        let slot = &mut self.slots[(id & 0xffff_ffff) as usize];
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free += 1;
+        // The slot stays (with its new generation) for the next service:
+        // dropping it would let a new slot's ids repeat a stale one.
+        let mut service = slot.service.take()?;
+        service.name = None;
+        service.pid = None;
+        service.waiting = None;
+        Some(service)
     }
 
     pub fn ids(&self) -> Vec<Id> {
-        self.services.keys().copied().collect()
+        self.services().map(|(id, _)| id).collect()
     }
 
     pub fn names(&self) -> Vec<OsString> {
-        self.by_name.keys().cloned().collect()
+        self.services()
+            .filter_map(|(_, s)| s.name.clone())
+            .collect()
+    }
+
+    /// How many names the table holds.
+    pub fn name_count(&self) -> usize {
+        self.services().filter(|(_, s)| s.name.is_some()).count()
     }
 
     pub fn supervise_pids(&self) -> impl Iterator<Item = i32> + '_ {
-        self.by_pid.keys().copied()
+        self.services().filter_map(|(_, s)| s.pid)
     }
 
     pub fn running(&self) -> usize {
-        self.by_pid.len()
+        self.supervise_pids().count()
     }
 }
+
+/// The identity of a retired service: no directory has inode 0.
+const RETIRED: DevIno = (u64::MAX, 0);
 
 #[cfg(test)]
 mod tests {
