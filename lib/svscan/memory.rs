@@ -1,18 +1,22 @@
 //! Keeping svscan's own memory footprint (PSS) small. svscan spends its
 //! life blocked in poll; the code that parsed the command line and started
 //! the services stays mapped but is never run again. When svscan goes
-//! idle it drops its page-table entries for clean, read-only file mappings
-//! (the pages stay in the page cache and fault back in if ever used) and
-//! returns free heap to the kernel.
+//! idle it drops its page-table entries for the unmodified pages of its
+//! file mappings (they stay in the page cache and fault back in if ever
+//! used) and for the dead part of its stack, and returns free heap to the
+//! kernel. None of this allocates: the heap it trims is left alone.
 
-use std::io::{BufRead, BufReader};
+/// File mappings remembered (svscan, libc and ld.so make about a dozen).
+const MAX_REGIONS: usize = 48;
 
 pub struct Trimmer {
-    /// Clean read-only file mappings, found once: they cannot change
-    /// later (nothing in svscan maps files or makes a mapping writable).
-    regions: Option<Vec<(usize, usize)>>,
-    /// Lowest address of the main thread's stack mapping.
-    stack_low: usize,
+    /// Private file mappings `(start, end)`, found once: nothing in
+    /// svscan maps files later.
+    regions: [(usize, usize); MAX_REGIONS],
+    count: usize,
+    /// The main thread's stack mapping (`(0, 0)`: unknown).
+    stack: (usize, usize),
+    scanned: bool,
     /// Something ran since the last trim.
     dirty: bool,
 }
@@ -21,8 +25,10 @@ impl Default for Trimmer {
     fn default() -> Self {
         // Start-up itself (argument parsing, the first scan) is worth a trim.
         Trimmer {
-            regions: None,
-            stack_low: 0,
+            regions: [(0, 0); MAX_REGIONS],
+            count: 0,
+            stack: (0, 0),
+            scanned: false,
             dirty: true,
         }
     }
@@ -36,13 +42,11 @@ impl Trimmer {
     pub fn poll(&mut self, fds: &mut [libc::pollfd], timeout_ms: i32) -> std::io::Result<usize> {
         let n = if timeout_ms < 0 && self.dirty {
             self.dirty = false;
-            if self.regions.is_none() {
-                let (regions, stack_low) = scan_mappings();
-                self.regions = Some(regions);
-                self.stack_low = stack_low;
+            if !self.scanned {
+                self.scanned = true;
+                self.scan_maps();
             }
-            let regions = self.regions.as_deref().unwrap_or(&[]);
-            trim_and_block(regions, self.stack_low, fds)
+            trim_and_block(&self.regions[..self.count], self.stack, fds)
         } else {
             // SAFETY: poll on a valid, exclusively borrowed pollfd slice.
             unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) }
@@ -54,106 +58,193 @@ impl Trimmer {
             Ok(n as usize)
         }
     }
+
+    /// Reads /proc/self/maps (into a buffer on the stack, which is dead
+    /// and dropped by the time svscan blocks).
+    #[inline(never)]
+    fn scan_maps(&mut self) {
+        let mut buf = [0u8; 16 * 1024];
+        let len = read_file(c"/proc/self/maps", &mut buf);
+        for line in buf[..len].split(|&b| b == b'\n') {
+            let Some((start, end, private, path)) = parse_maps_line(line) else {
+                continue;
+            };
+            if path == b"[stack]" {
+                self.stack = (start, end);
+            } else if private && path.first() == Some(&b'/') && self.count < MAX_REGIONS {
+                self.regions[self.count] = (start, end);
+                self.count += 1;
+            }
+        }
+    }
 }
 
+/// Reads as much of the file as fits into `buf`; returns the length.
+fn read_file(path: &std::ffi::CStr, buf: &mut [u8]) -> usize {
+    // SAFETY: open/read/close on a NUL-terminated path and a buffer we
+    // exclusively borrow, reading at most its length.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return 0;
+        }
+        let mut len = 0;
+        while len < buf.len() {
+            let n = libc::read(fd, buf[len..].as_mut_ptr().cast(), buf.len() - len);
+            if n <= 0 {
+                break;
+            }
+            len += n as usize;
+        }
+        libc::close(fd);
+        len
+    }
+}
+
+/// `start-end perms offset dev inode path` -> (start, end, private, path).
+fn parse_maps_line(line: &[u8]) -> Option<(usize, usize, bool, &[u8])> {
+    let mut fields = line.split(|&b| b == b' ').filter(|f| !f.is_empty());
+    let range = fields.next()?;
+    let perms = fields.next()?;
+    let path = fields.nth(3).unwrap_or(b"");
+    let dash = range.iter().position(|&b| b == b'-')?;
+    let hex = |s: &[u8]| usize::from_str_radix(std::str::from_utf8(s).ok()?, 16).ok();
+    let start = hex(&range[..dash])?;
+    let end = hex(&range[dash + 1..])?;
+    Some((start, end, perms.get(3) == Some(&b'p'), path))
+}
+
+#[inline(always)]
 fn dontneed(start: usize, end: usize) {
     if end > start {
-        // SAFETY: callers pass page-aligned parts of clean read-only file
-        // mappings, or of the stack below the live frames; dropping them
-        // loses nothing (file pages fault back in, dead stack was unused).
+        // SAFETY: callers pass page-aligned runs of unmodified file pages
+        // (pagemap says so), or of the stack below the live frames;
+        // dropping them loses nothing (file pages fault back in from the
+        // page cache, dead stack was unused).
         unsafe {
             libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
         }
     }
 }
 
-/// Drops the clean file pages (except the pages holding this very
+/// Drops `[start, end)` except the `keep` range.
+#[inline(always)]
+fn dontneed_except(start: usize, end: usize, keep: (usize, usize)) {
+    if keep.1 <= start || end <= keep.0 {
+        dontneed(start, end);
+    } else {
+        dontneed(start, keep.0.max(start));
+        dontneed(keep.1.min(end), end);
+    }
+}
+
+/// pagemap(5): page present, and a file page (not a private copy).
+const PM_PRESENT: u64 = 1 << 63;
+const PM_FILE: u64 = 1 << 61;
+
+/// Drops the unmodified file pages (except the pages holding this very
 /// function, which runs on until poll blocks: re-faulting them would map
 /// a whole 64 KiB fault-around window again) and the dead part of the
 /// stack, returns free heap, then blocks in poll.
+///
+/// A page of a private file mapping is either the page-cache page itself
+/// (never written: dropping it loses nothing) or svscan's own copy
+/// (relocated data, written variables: never dropped). pagemap tells
+/// which, page by page, so a mapping like the relocated read-only data,
+/// whose GOT pages are copies, still gives back its clean pages.
 #[inline(never)]
-fn trim_and_block(regions: &[(usize, usize)], stack_low: usize, fds: &mut [libc::pollfd]) -> i32 {
+fn trim_and_block(
+    regions: &[(usize, usize)],
+    stack: (usize, usize),
+    fds: &mut [libc::pollfd],
+) -> i32 {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only returns free heap memory to the kernel.
     unsafe {
         libc::malloc_trim(0);
     }
-    let here = trim_and_block as *const () as usize & !(PAGE - 1);
-    let (keep_lo, keep_hi) = (here.saturating_sub(PAGE), here + 2 * PAGE);
-    for &(start, len) in regions {
-        let end = start + len;
-        if keep_hi <= start || end <= keep_lo {
-            dontneed(start, end);
-        } else {
-            dontneed(start, keep_lo.max(start));
-            dontneed(keep_hi.min(end), end);
+    // The function is well under 2 KiB of code (about 800 bytes).
+    let here = trim_and_block as *const () as usize;
+    let keep = (here & !(PAGE - 1), (here + 2048 + PAGE - 1) & !(PAGE - 1));
+    // SAFETY: open(2) of a NUL-terminated path.
+    let pagemap = unsafe {
+        libc::open(
+            c"/proc/self/pagemap".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+    };
+    if pagemap >= 0 {
+        let mut entries = [0u64; 64];
+        for &(start, end) in regions {
+            let mut run_start = 0;
+            let mut page = start;
+            while page < end {
+                let want = ((end - page) / PAGE).min(entries.len());
+                // SAFETY: pread into a local buffer, at most its size.
+                let got = unsafe {
+                    libc::pread(
+                        pagemap,
+                        entries.as_mut_ptr().cast(),
+                        want * 8,
+                        ((page / PAGE) * 8) as libc::off_t,
+                    )
+                };
+                if got <= 0 {
+                    break;
+                }
+                for &e in &entries[..got as usize / 8] {
+                    let clean = e & (PM_PRESENT | PM_FILE) == PM_PRESENT | PM_FILE;
+                    if clean {
+                        if run_start == 0 {
+                            run_start = page;
+                        }
+                    } else if run_start != 0 {
+                        dontneed_except(run_start, page, keep);
+                        run_start = 0;
+                    }
+                    page += PAGE;
+                }
+            }
+            if run_start != 0 {
+                dontneed_except(run_start, page, keep);
+            }
         }
+        // SAFETY: closing the fd opened above.
+        unsafe { libc::close(pagemap) };
     }
     let marker = 0u8;
     let sp = std::ptr::addr_of!(marker) as usize;
-    if stack_low != 0 {
-        // A margin below the live frames for libc's poll wrapper.
-        let dead_top = sp.saturating_sub(4 * 1024) & !(PAGE - 1);
-        dontneed(stack_low, dead_top);
+    // Only on the main thread's stack (not a test's thread).
+    if stack.0 < sp && sp < stack.1 {
+        // A small margin below the live frames for libc's poll wrapper.
+        let dead_top = sp.saturating_sub(512) & !(PAGE - 1);
+        dontneed(stack.0, dead_top);
     }
     // SAFETY: poll on a valid, exclusively borrowed pollfd slice.
     unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) }
 }
 
-/// Clean read-only file mappings `(start, length)` and the stack's lowest
-/// address. A mapping with any anonymous (copy-on-write) page is skipped:
-/// dropping it would lose data.
-fn scan_mappings() -> (Vec<(usize, usize)>, usize) {
-    let regions = clean_file_mappings();
-    let stack_low = std::fs::read_to_string("/proc/self/maps")
-        .ok()
-        .and_then(|m| {
-            let line = m.lines().find(|l| l.ends_with("[stack]"))?;
-            let (lo, _) = line.split_once('-')?;
-            usize::from_str_radix(lo, 16).ok()
-        })
-        .unwrap_or(0);
-    (regions, stack_low)
-}
-
-/// Clean read-only file mappings: `(start, length)`. A mapping with any
-/// anonymous (copy-on-write) page is skipped: dropping it would lose data.
-fn clean_file_mappings() -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let Ok(f) = std::fs::File::open("/proc/self/smaps") else {
-        return out;
-    };
-    let mut current: Option<(usize, usize)> = None;
-    let mut eligible = false;
-    for line in BufReader::new(f).lines().map_while(Result::ok) {
-        let mut fields = line.split_whitespace();
-        let first = fields.next().unwrap_or("");
-        if let Some((a, b)) = first.split_once('-') {
-            if let (Ok(start), Ok(end)) =
-                (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
-            {
-                if let (Some(r), true) = (current.take(), eligible) {
-                    out.push(r);
-                }
-                let perms = fields.next().unwrap_or("");
-                let path = fields.nth(3).unwrap_or("");
-                eligible = perms.as_bytes().get(1) == Some(&b'-') && path.starts_with('/');
-                current = Some((start, end - start));
-                continue;
-            }
-        }
-        if first == "Anonymous:" && fields.next() != Some("0") {
-            eligible = false;
-        }
-    }
-    if let (Some(r), true) = (current, eligible) {
-        out.push(r);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn maps_lines() {
+        let l = b"00224000-002e7000 r-xp 00023000 fe:00 5333672    /usr/bin/svscan";
+        assert_eq!(
+            super::parse_maps_line(l),
+            Some((0x224000, 0x2e7000, true, &b"/usr/bin/svscan"[..]))
+        );
+        let l = b"7ffca7c15000-7ffca7c36000 rw-p 00000000 00:00 0       [stack]";
+        assert_eq!(
+            super::parse_maps_line(l),
+            Some((0x7ffca7c15000, 0x7ffca7c36000, true, &b"[stack]"[..]))
+        );
+        let l = b"7f30bb9a0000-7f30bb9a2000 rw-s 00000000 00:00 0";
+        assert_eq!(
+            super::parse_maps_line(l),
+            Some((0x7f30bb9a0000, 0x7f30bb9a2000, false, &b""[..]))
+        );
+    }
+
     #[test]
     fn trimming_keeps_the_process_working() {
         let before: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
@@ -168,8 +259,11 @@ mod tests {
             revents: 0,
         }];
         assert_eq!(t.poll(&mut fds, -1).unwrap(), 1);
-        assert!(!t.regions.as_ref().unwrap().is_empty());
+        assert!(t.count > 0);
+        assert!(t.stack.0 != 0);
         let after: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
         assert_eq!(before, after);
+        // Again, now that the pages were dropped once.
+        assert_eq!(t.poll(&mut fds, -1).unwrap(), 1);
     }
 }
