@@ -136,6 +136,13 @@ fn duration(value: &str, what: &str) -> std::time::Duration {
 
 fn main() {
     let signals = svscan::install_signals();
+    // Parsing in its own stack frame, gone before svscan idles.
+    let opts = options();
+    std::process::exit(svscan::run(opts, signals));
+}
+
+#[inline(never)]
+fn options() -> Options {
     let m = match cli().try_get_matches() {
         Ok(m) => m,
         Err(e) if !e.use_stderr() => {
@@ -188,7 +195,7 @@ fn main() {
         log_prefix: m.get_flag("log-prefix"),
     })
     .unwrap_or_else(|e| msg::fatal_plain(svscan::PROG, msg::exit::USAGE, e));
-    let opts = Options {
+    Options {
         scandir: svscan::absolute(scandir),
         shutdown_timeout,
         supervise,
@@ -196,6 +203,5 @@ fn main() {
         no_inotify: m.get_flag("no-inotify"),
         command,
         life,
-    };
-    std::process::exit(svscan::run(opts, signals));
+    }
 }

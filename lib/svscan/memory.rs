@@ -6,8 +6,9 @@
 //! used) and for the dead part of its stack, and returns free heap to the
 //! kernel. None of this allocates: the heap it trims is left alone.
 
-/// File mappings remembered (svscan, libc and ld.so make about a dozen).
-const MAX_REGIONS: usize = 48;
+/// File mappings remembered (svscan, libc and ld.so make 13; a static
+/// svscan 3). Any beyond are just not trimmed.
+const MAX_REGIONS: usize = 16;
 
 pub struct Trimmer {
     /// Private file mappings `(start, end)`, found once: nothing in
@@ -174,7 +175,7 @@ fn trim_and_block(
         )
     };
     if pagemap >= 0 {
-        let mut entries = [0u64; 64];
+        let mut entries = [0u64; 32];
         for &(start, end) in regions {
             let mut run_start = 0;
             let mut page = start;
