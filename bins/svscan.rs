@@ -6,6 +6,11 @@
 //! code, relocated tables and heap churn stayed in its memory for good.
 
 use std::io::Write;
+
+/// svscan's own allocator: its heap stays compact and gives pages back
+/// when svscan idles (see `svscan::Heap`).
+#[global_allocator]
+static HEAP: svscan::Heap = svscan::Heap;
 use svkit::msg;
 use svkit::svscan::{self, Cli, Options};
 

@@ -413,8 +413,8 @@ impl Svscan {
     }
 
     pub(super) fn schedule_restart(&mut self, id: Id, at: Instant) {
-        if let Some(svc) = self.table.get_mut(id) {
-            svc.restart_at = Some(at);
+        if self.table.get(id).is_some() {
+            self.table.set_restart_at(id, Some(at));
             self.restarts.push(Reverse((at, id)));
         }
     }
@@ -425,11 +425,8 @@ impl Svscan {
                 break;
             }
             self.restarts.pop();
-            let due = self.table.get(id).is_some_and(|s| s.restart_at == Some(at));
-            if due {
-                if let Some(s) = self.table.get_mut(id) {
-                    s.restart_at = None;
-                }
+            if self.table.restart_at(id) == Some(at) {
+                self.table.set_restart_at(id, None);
                 self.try_start(id);
             }
         }

@@ -29,10 +29,6 @@ pub struct Service {
     pub log_pipe: Option<LogPipe>,
     /// When the current (or last) supervise was started.
     pub started_at: Option<Instant>,
-    /// A throttled restart is due at this time.
-    pub restart_at: Option<Instant>,
-    /// Waiting for `run` to become usable (inotify watch on the dir).
-    pub waiting: Option<WatchDescriptor>,
     /// In the start queue.
     pub queued: bool,
     /// Pipes to svscan's prefixing copier (`--log-prefix`, no `log/`).
@@ -42,27 +38,56 @@ pub struct Service {
     pub status: Option<Box<StatusWatch>>,
 }
 
-struct Slot {
-    generation: u32,
-    service: Option<Service>,
-}
-
+/// The entries, plus the few services in a passing state (a throttled
+/// restart pending, waiting for `run`) on short side lists instead of a
+/// field in every entry.
 #[derive(Default)]
 pub struct Table {
-    slots: Vec<Slot>,
+    slots: Vec<Option<Service>>,
+    /// Each slot's generation (the high half of its ids).
+    generations: Vec<u32>,
     /// Empty slots in `slots` (reused before the vector grows).
     free: usize,
+    /// A throttled restart is due at this time.
+    restarts: Vec<(Id, Instant)>,
+    /// Waiting for `run` to become usable (inotify watch on the dir).
+    watches: Vec<(Id, WatchDescriptor)>,
 }
 
 fn id_of(index: usize, generation: u32) -> Id {
     (u64::from(generation) << 32) | index as u64
 }
 
+fn index_of(id: Id) -> usize {
+    (id & 0xffff_ffff) as usize
+}
+
+/// Sets or clears `id`'s entry in a side list; returns the old value.
+fn set_side<T: Copy>(list: &mut Vec<(Id, T)>, id: Id, value: Option<T>) -> Option<T> {
+    let old = list
+        .iter()
+        .position(|&(i, _)| i == id)
+        .map(|at| list.swap_remove(at).1);
+    match value {
+        Some(v) => list.push((id, v)),
+        // Emptied: give the buffer back.
+        None if list.is_empty() => *list = Vec::new(),
+        None => {}
+    }
+    old
+}
+
+fn side<T: Copy>(list: &[(Id, T)], id: Id) -> Option<T> {
+    list.iter().find(|&&(i, _)| i == id).map(|&(_, v)| v)
+}
+
 impl Table {
     /// Room for `more` services at once (one allocation instead of a
     /// series of doublings that leave holes in svscan's small heap).
     pub fn reserve(&mut self, more: usize) {
-        self.slots.reserve(more.saturating_sub(self.free));
+        let more = more.saturating_sub(self.free);
+        self.slots.reserve(more);
+        self.generations.reserve(more);
     }
 
     pub fn insert(&mut self, name: OsString, devino: DevIno) -> Id {
@@ -72,57 +97,53 @@ impl Table {
             pid: None,
             log_pipe: None,
             started_at: None,
-            restart_at: None,
-            waiting: None,
             queued: false,
             prefix_pipes: None,
             status: None,
         };
         if self.free > 0 {
-            if let Some(i) = self.slots.iter().position(|s| s.service.is_none()) {
+            if let Some(i) = self.slots.iter().position(Option::is_none) {
                 self.free -= 1;
-                let slot = &mut self.slots[i];
-                slot.service = Some(service);
-                return id_of(i, slot.generation);
+                self.slots[i] = Some(service);
+                return id_of(i, self.generations[i]);
             }
         }
-        self.slots.push(Slot {
-            generation: 0,
-            service: Some(service),
-        });
+        self.slots.push(Some(service));
+        self.generations.push(0);
         id_of(self.slots.len() - 1, 0)
     }
 
+    fn live(&self, id: Id) -> bool {
+        let i = index_of(id);
+        self.generations
+            .get(i)
+            .is_some_and(|&g| u64::from(g) == id >> 32)
+    }
+
     pub fn get(&self, id: Id) -> Option<&Service> {
-        let slot = self.slots.get((id & 0xffff_ffff) as usize)?;
-        if u64::from(slot.generation) != id >> 32 {
+        if !self.live(id) {
             return None;
         }
-        slot.service.as_ref()
+        self.slots[index_of(id)].as_ref()
     }
 
     pub fn get_mut(&mut self, id: Id) -> Option<&mut Service> {
-        let slot = self.slots.get_mut((id & 0xffff_ffff) as usize)?;
-        if u64::from(slot.generation) != id >> 32 {
+        if !self.live(id) {
             return None;
         }
-        slot.service.as_mut()
-    }
-
-    fn find(&self, f: impl Fn(&Service) -> bool) -> Option<Id> {
-        self.slots.iter().enumerate().find_map(|(i, s)| {
-            s.service
-                .as_ref()
-                .filter(|svc| f(svc))
-                .map(|_| id_of(i, s.generation))
-        })
+        self.slots[index_of(id)].as_mut()
     }
 
     fn services(&self) -> impl Iterator<Item = (Id, &Service)> + '_ {
         self.slots
             .iter()
+            .zip(&self.generations)
             .enumerate()
-            .filter_map(|(i, s)| s.service.as_ref().map(|svc| (id_of(i, s.generation), svc)))
+            .filter_map(|(i, (s, &g))| s.as_ref().map(|svc| (id_of(i, g), svc)))
+    }
+
+    fn find(&self, f: impl Fn(&Service) -> bool) -> Option<Id> {
+        self.services().find(|(_, s)| f(s)).map(|(id, _)| id)
     }
 
     pub fn by_name(&self, name: &OsStr) -> Option<Id> {
@@ -139,7 +160,26 @@ impl Table {
     }
 
     pub fn by_watch(&self, wd: WatchDescriptor) -> Option<Id> {
-        self.find(|s| s.waiting == Some(wd))
+        self.watches
+            .iter()
+            .find(|&&(_, w)| w == wd)
+            .map(|&(id, _)| id)
+    }
+
+    /// The watch on the service's directory while it waits for `run`.
+    pub fn watch_of(&self, id: Id) -> Option<WatchDescriptor> {
+        side(&self.watches, id)
+    }
+
+    /// When the service's throttled restart is due, if one is pending.
+    pub fn restart_at(&self, id: Id) -> Option<Instant> {
+        side(&self.restarts, id)
+    }
+
+    pub fn set_restart_at(&mut self, id: Id, at: Option<Instant>) {
+        if self.get(id).is_some() {
+            set_side(&mut self.restarts, id, at);
+        }
     }
 
     /// Gives the service a (new) name, e.g. after `mv a b` in the scan dir.
@@ -178,32 +218,37 @@ impl Table {
     }
 
     pub fn set_watch(&mut self, id: Id, wd: Option<WatchDescriptor>) -> Option<WatchDescriptor> {
-        let s = self.get_mut(id)?;
-        std::mem::replace(&mut s.waiting, wd)
+        self.get(id)?;
+        set_side(&mut self.watches, id, wd)
     }
 
     pub fn remove(&mut self, id: Id) -> Option<Service> {
         self.get(id)?;
-        let slot = &mut self.slots[(id & 0xffff_ffff) as usize];
-        slot.generation = slot.generation.wrapping_add(1);
-        self.free += 1;
+        set_side(&mut self.watches, id, None);
+        set_side(&mut self.restarts, id, None);
+        let i = index_of(id);
         // The slot stays (with its new generation) for the next service:
         // dropping it would let a new slot's ids repeat a stale one.
-        let mut service = slot.service.take()?;
+        self.generations[i] = self.generations[i].wrapping_add(1);
+        self.free += 1;
+        let mut service = self.slots[i].take()?;
         service.name = None;
         service.pid = None;
-        service.waiting = None;
         Some(service)
     }
 
+    // The lists are made at their final size: a growing vector leaves
+    // freed buffers of every size behind.
     pub fn ids(&self) -> Vec<Id> {
-        self.services().map(|(id, _)| id).collect()
+        let mut ids = Vec::with_capacity(self.slots.len() - self.free);
+        ids.extend(self.services().map(|(id, _)| id));
+        ids
     }
 
     pub fn names(&self) -> Vec<OsString> {
-        self.services()
-            .filter_map(|(_, s)| s.name.clone())
-            .collect()
+        let mut names = Vec::with_capacity(self.name_count());
+        names.extend(self.services().filter_map(|(_, s)| s.name.clone()));
+        names
     }
 
     /// How many names the table holds.
