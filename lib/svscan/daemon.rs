@@ -68,13 +68,20 @@ pub struct Svscan {
 pub fn run(opts: Options, signals: Signals) -> i32 {
     // Boot in its own stack frame, gone before the event loop runs: the
     // loop's frames are what stays resident while svscan idles.
-    let (lock, mut sv) = start(opts, signals);
-    let code = sv.event_loop();
+    let mut started = start(opts, signals);
+    let code = started.1.event_loop();
+    finish(started);
+    code
+}
+
+/// Drops the service table, then removes the runtime directory's pid
+/// file and unlocks the scan directory.
+#[inline(never)]
+fn finish((lock, mut sv): (lock::ScanLock, Svscan)) {
     let rundir = std::mem::take(&mut sv.rundir);
     drop(sv);
     boot::retire(&rundir);
     drop(lock);
-    code
 }
 
 /// Locks the scan directory, runs the boot sequence and the first scan.

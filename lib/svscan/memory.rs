@@ -12,9 +12,9 @@ const MAX_REGIONS: usize = 16;
 
 pub struct Trimmer {
     /// Private file mappings `(start, end)`, found once: nothing in
-    /// svscan maps files later.
-    regions: [(usize, usize); MAX_REGIONS],
-    count: usize,
+    /// svscan maps files later. On the heap: the trimmer lives in a frame
+    /// that stays on the stack while svscan idles.
+    regions: Box<[(usize, usize)]>,
     /// The main thread's stack mapping (`(0, 0)`: unknown).
     stack: (usize, usize),
     scanned: bool,
@@ -26,8 +26,7 @@ impl Default for Trimmer {
     fn default() -> Self {
         // Start-up itself (argument parsing, the first scan) is worth a trim.
         Trimmer {
-            regions: [(0, 0); MAX_REGIONS],
-            count: 0,
+            regions: Box::new([]),
             stack: (0, 0),
             scanned: false,
             dirty: true,
@@ -47,7 +46,7 @@ impl Trimmer {
                 self.scanned = true;
                 self.scan_maps();
             }
-            trim_and_block(&self.regions[..self.count], self.stack, fds)
+            trim_and_block(&self.regions, self.stack, fds)
         } else {
             // SAFETY: poll on a valid, exclusively borrowed pollfd slice.
             unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) }
@@ -66,17 +65,20 @@ impl Trimmer {
     fn scan_maps(&mut self) {
         let mut buf = [0u8; 16 * 1024];
         let len = read_file(c"/proc/self/maps", &mut buf);
+        let mut regions = [(0, 0); MAX_REGIONS];
+        let mut count = 0;
         for line in buf[..len].split(|&b| b == b'\n') {
             let Some((start, end, private, path)) = parse_maps_line(line) else {
                 continue;
             };
             if path == b"[stack]" {
                 self.stack = (start, end);
-            } else if private && path.first() == Some(&b'/') && self.count < MAX_REGIONS {
-                self.regions[self.count] = (start, end);
-                self.count += 1;
+            } else if private && path.first() == Some(&b'/') && count < MAX_REGIONS {
+                regions[count] = (start, end);
+                count += 1;
             }
         }
+        self.regions = regions[..count].into();
     }
 }
 
@@ -176,7 +178,7 @@ fn trim_and_block(
         )
     };
     if pagemap >= 0 {
-        let mut entries = [0u64; 32];
+        let mut entries = [0u64; 16];
         for &(start, end) in regions {
             let mut run_start = 0;
             let mut page = start;
@@ -219,7 +221,7 @@ fn trim_and_block(
     // Only on the main thread's stack (not a test's thread).
     if stack.0 < sp && sp < stack.1 {
         // A small margin below the live frames for libc's poll wrapper.
-        let dead_top = sp.saturating_sub(512) & !(PAGE - 1);
+        let dead_top = sp.saturating_sub(256) & !(PAGE - 1);
         dontneed(stack.0, dead_top);
     }
     // SAFETY: poll on a valid, exclusively borrowed pollfd slice.
@@ -331,7 +333,7 @@ mod tests {
             revents: 0,
         }];
         assert_eq!(t.poll(&mut fds, -1).unwrap(), 1);
-        assert!(t.count > 0);
+        assert!(!t.regions.is_empty());
         assert!(t.stack.0 != 0);
         let after: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
         assert_eq!(before, after);
