@@ -141,6 +141,29 @@ fn dontneed_except(start: usize, end: usize, keep: (usize, usize)) {
     }
 }
 
+/// The stack pointer of the calling function (0: unknown, then the
+/// stack is not trimmed). Not the address of a local: that can lie well
+/// above the bottom of the frame, whose lower part is still in use.
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let sp: usize;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: reads the stack pointer register, nothing else.
+    unsafe {
+        std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags));
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: reads the stack pointer register, nothing else.
+    unsafe {
+        std::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags));
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        sp = 0;
+    }
+    sp
+}
+
 /// pagemap(5): page present, and a file page (not a private copy).
 const PM_PRESENT: u64 = 1 << 63;
 const PM_FILE: u64 = 1 << 61;
@@ -216,11 +239,11 @@ fn trim_and_block(
         // SAFETY: closing the fd opened above.
         unsafe { libc::close(pagemap) };
     }
-    let marker = 0u8;
-    let sp = std::ptr::addr_of!(marker) as usize;
     // Only on the main thread's stack (not a test's thread).
+    let sp = stack_pointer();
     if stack.0 < sp && sp < stack.1 {
-        // A small margin below the live frames for libc's poll wrapper.
+        // Everything below the stack pointer is dead; a margin for the
+        // calls still to come (madvise, libc's poll wrapper).
         let dead_top = sp.saturating_sub(256) & !(PAGE - 1);
         dontneed(stack.0, dead_top);
     }
