@@ -251,120 +251,6 @@ fn trim_and_block(
     unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn maps_lines() {
-        let l = b"00224000-002e7000 r-xp 00023000 fe:00 5333672    /usr/bin/svscan";
-        assert_eq!(
-            super::parse_maps_line(l),
-            Some((0x224000, 0x2e7000, true, &b"/usr/bin/svscan"[..]))
-        );
-        let l = b"7ffca7c15000-7ffca7c36000 rw-p 00000000 00:00 0       [stack]";
-        assert_eq!(
-            super::parse_maps_line(l),
-            Some((0x7ffca7c15000, 0x7ffca7c36000, true, &b"[stack]"[..]))
-        );
-        let l = b"7f30bb9a0000-7f30bb9a2000 rw-s 00000000 00:00 0";
-        assert_eq!(
-            super::parse_maps_line(l),
-            Some((0x7f30bb9a0000, 0x7f30bb9a2000, false, &b""[..]))
-        );
-    }
-
-    #[test]
-    fn heap_blocks_keep_their_contents() {
-        use std::alloc::{GlobalAlloc, Layout};
-        let heap = super::Heap;
-        let mut live: Vec<(*mut u8, Layout, u8)> = Vec::new();
-        let mut seed = 12345u64;
-        let mut rand = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
-        let check = |p: *mut u8, l: Layout, v: u8| {
-            // SAFETY: p is a live block of l.size() bytes.
-            let s = unsafe { std::slice::from_raw_parts(p, l.size()) };
-            assert!(s.iter().all(|&b| b == v));
-        };
-        for round in 0..20_000u32 {
-            let v = (round % 251) as u8;
-            match rand(4) {
-                0 | 1 => {
-                    let align = [1, 8, 16, 64][rand(4) as usize];
-                    let big = rand(10) == 0;
-                    let size = 1 + rand(if big { 20_000 } else { 300 }) as usize;
-                    let l = Layout::from_size_align(size, align).unwrap();
-                    // SAFETY: non-zero size.
-                    let p = unsafe { heap.alloc(l) };
-                    assert!(!p.is_null());
-                    assert_eq!(p as usize % align, 0);
-                    // SAFETY: fresh block of l.size() bytes.
-                    unsafe { p.write_bytes(v, size) };
-                    live.push((p, l, v));
-                }
-                2 if !live.is_empty() => {
-                    let (p, l, old) = live.swap_remove(rand(live.len() as u64) as usize);
-                    check(p, l, old);
-                    // SAFETY: allocated above with l.
-                    unsafe { heap.dealloc(p, l) };
-                }
-                3 if !live.is_empty() => {
-                    let i = rand(live.len() as u64) as usize;
-                    let (p, l, old) = live[i];
-                    let new = 1 + rand(600) as usize;
-                    // SAFETY: allocated above with l; non-zero new size.
-                    let q = unsafe { heap.realloc(p, l, new) };
-                    assert!(!q.is_null());
-                    let l2 = Layout::from_size_align(new, l.align()).unwrap();
-                    check(
-                        q,
-                        Layout::from_size_align(new.min(l.size()), 1).unwrap(),
-                        old,
-                    );
-                    // SAFETY: q is a block of `new` bytes.
-                    unsafe { q.write_bytes(v, new) };
-                    live[i] = (q, l2, v);
-                }
-                _ => {}
-            }
-            if round % 1000 == 0 {
-                super::trim_heap();
-            }
-        }
-        for (p, l, v) in live {
-            check(p, l, v);
-            // SAFETY: allocated above with l.
-            unsafe { heap.dealloc(p, l) };
-        }
-        super::trim_heap();
-    }
-
-    #[test]
-    fn trimming_keeps_the_process_working() {
-        let before: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
-        let mut t = super::Trimmer::default();
-        // An already readable pipe: poll returns at once after trimming.
-        let (r, w) = nix::unistd::pipe().unwrap();
-        nix::unistd::write(&w, b"x").unwrap();
-        use std::os::fd::AsRawFd;
-        let mut fds = [libc::pollfd {
-            fd: r.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
-        assert_eq!(t.poll(&mut fds, -1).unwrap(), 1);
-        assert!(!t.regions.is_empty());
-        assert!(t.stack.0 != 0);
-        let after: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
-        assert_eq!(before, after);
-        // Again, now that the pages were dropped once.
-        assert_eq!(t.poll(&mut fds, -1).unwrap(), 1);
-    }
-}
-
 /// svscan's heap (`#[global_allocator]` in bins/svscan.rs).
 ///
 /// glibc's malloc keeps up to seven freed chunks of each small size in a
@@ -688,5 +574,119 @@ unsafe impl std::alloc::GlobalAlloc for Heap {
                 new
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn maps_lines() {
+        let l = b"00224000-002e7000 r-xp 00023000 fe:00 5333672    /usr/bin/svscan";
+        assert_eq!(
+            super::parse_maps_line(l),
+            Some((0x224000, 0x2e7000, true, &b"/usr/bin/svscan"[..]))
+        );
+        let l = b"7ffca7c15000-7ffca7c36000 rw-p 00000000 00:00 0       [stack]";
+        assert_eq!(
+            super::parse_maps_line(l),
+            Some((0x7ffca7c15000, 0x7ffca7c36000, true, &b"[stack]"[..]))
+        );
+        let l = b"7f30bb9a0000-7f30bb9a2000 rw-s 00000000 00:00 0";
+        assert_eq!(
+            super::parse_maps_line(l),
+            Some((0x7f30bb9a0000, 0x7f30bb9a2000, false, &b""[..]))
+        );
+    }
+
+    #[test]
+    fn heap_blocks_keep_their_contents() {
+        use std::alloc::{GlobalAlloc, Layout};
+        let heap = super::Heap;
+        let mut live: Vec<(*mut u8, Layout, u8)> = Vec::new();
+        let mut seed = 12345u64;
+        let mut rand = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let check = |p: *mut u8, l: Layout, v: u8| {
+            // SAFETY: p is a live block of l.size() bytes.
+            let s = unsafe { std::slice::from_raw_parts(p, l.size()) };
+            assert!(s.iter().all(|&b| b == v));
+        };
+        for round in 0..20_000u32 {
+            let v = (round % 251) as u8;
+            match rand(4) {
+                0 | 1 => {
+                    let align = [1, 8, 16, 64][rand(4) as usize];
+                    let big = rand(10) == 0;
+                    let size = 1 + rand(if big { 20_000 } else { 300 }) as usize;
+                    let l = Layout::from_size_align(size, align).unwrap();
+                    // SAFETY: non-zero size.
+                    let p = unsafe { heap.alloc(l) };
+                    assert!(!p.is_null());
+                    assert_eq!(p as usize % align, 0);
+                    // SAFETY: fresh block of l.size() bytes.
+                    unsafe { p.write_bytes(v, size) };
+                    live.push((p, l, v));
+                }
+                2 if !live.is_empty() => {
+                    let (p, l, old) = live.swap_remove(rand(live.len() as u64) as usize);
+                    check(p, l, old);
+                    // SAFETY: allocated above with l.
+                    unsafe { heap.dealloc(p, l) };
+                }
+                3 if !live.is_empty() => {
+                    let i = rand(live.len() as u64) as usize;
+                    let (p, l, old) = live[i];
+                    let new = 1 + rand(600) as usize;
+                    // SAFETY: allocated above with l; non-zero new size.
+                    let q = unsafe { heap.realloc(p, l, new) };
+                    assert!(!q.is_null());
+                    let l2 = Layout::from_size_align(new, l.align()).unwrap();
+                    check(
+                        q,
+                        Layout::from_size_align(new.min(l.size()), 1).unwrap(),
+                        old,
+                    );
+                    // SAFETY: q is a block of `new` bytes.
+                    unsafe { q.write_bytes(v, new) };
+                    live[i] = (q, l2, v);
+                }
+                _ => {}
+            }
+            if round % 1000 == 0 {
+                super::trim_heap();
+            }
+        }
+        for (p, l, v) in live {
+            check(p, l, v);
+            // SAFETY: allocated above with l.
+            unsafe { heap.dealloc(p, l) };
+        }
+        super::trim_heap();
+    }
+
+    #[test]
+    fn trimming_keeps_the_process_working() {
+        let before: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        let mut t = super::Trimmer::default();
+        // An already readable pipe: poll returns at once after trimming.
+        let (r, w) = nix::unistd::pipe().unwrap();
+        nix::unistd::write(&w, b"x").unwrap();
+        use std::os::fd::AsRawFd;
+        let mut fds = [libc::pollfd {
+            fd: r.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        assert_eq!(t.poll(&mut fds, -1).unwrap(), 1);
+        assert!(!t.regions.is_empty());
+        assert!(t.stack.0 != 0);
+        let after: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(before, after);
+        // Again, now that the pages were dropped once.
+        assert_eq!(t.poll(&mut fds, -1).unwrap(), 1);
     }
 }
