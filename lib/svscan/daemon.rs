@@ -65,14 +65,35 @@ pub struct Svscan {
 }
 
 /// Runs svscan until its shutdown completes; returns the exit code.
-pub fn run(opts: Options, mut signals: Signals) -> i32 {
+pub fn run(opts: Options, signals: Signals) -> i32 {
+    // Boot in its own stack frame, gone before the event loop runs: the
+    // loop's frames are what stays resident while svscan idles.
+    let mut started = start(opts, signals);
+    let code = started.1.event_loop();
+    finish(started);
+    code
+}
+
+/// Drops the service table, then removes the runtime directory's pid
+/// file and unlocks the scan directory.
+#[inline(never)]
+fn finish((lock, mut sv): (lock::ScanLock, Svscan)) {
+    let rundir = std::mem::take(&mut sv.rundir);
+    drop(sv);
+    boot::retire(&rundir);
+    drop(lock);
+}
+
+/// Locks the scan directory, runs the boot sequence and the first scan.
+#[inline(never)]
+fn start(opts: Options, mut signals: Signals) -> (lock::ScanLock, Svscan) {
     let (scope, subreaper_err) = Scope::establish();
     if let Some(e) = subreaper_err {
         msg::warn_why(PROG, "unable to become a child subreaper", e);
     }
     let file_limit = FileLimit::raise();
     let scandir = opts.scandir.clone();
-    let _lock = match lock::acquire(&scandir) {
+    let lock = match lock::acquire(&scandir) {
         Ok(l) => l,
         Err(LockError::Busy) => msg::fatal(
             PROG,
@@ -105,22 +126,12 @@ pub fn run(opts: Options, mut signals: Signals) -> i32 {
         &mut exit,
         opts.shutdown_timeout,
     );
-    let code = run_services(
-        opts,
-        signals,
-        scope,
-        file_limit,
-        rundir.clone(),
-        env,
-        exit,
-        init,
-    );
-    boot::retire(&rundir);
-    code
+    let sv = start_services(opts, signals, scope, file_limit, rundir, env, exit, init);
+    (lock, sv)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run_services(
+fn start_services(
     opts: Options,
     signals: Signals,
     scope: Scope,
@@ -129,7 +140,7 @@ fn run_services(
     env: EnvMap,
     exit: ExitState,
     init: InitEnd,
-) -> i32 {
+) -> Svscan {
     let scandir = opts.scandir.clone();
     let mut rescan_every = opts.rescan_interval;
     let watcher = if opts.no_inotify {
@@ -201,7 +212,7 @@ fn run_services(
         }
         InitEnd::Stop(at) => sv.begin_shutdown("init scripts stopped".into(), at),
     }
-    sv.event_loop()
+    sv
 }
 
 pub(super) fn human(d: Duration) -> String {
@@ -214,61 +225,78 @@ pub(super) fn human(d: Duration) -> String {
 
 impl Svscan {
     fn event_loop(&mut self) -> i32 {
-        let mut changes = Vec::new();
         loop {
-            let now = Instant::now();
-            let timeout = self.poll_timeout(now);
-            let mut fds = std::mem::take(&mut self.pollfds);
-            fds.clear();
-            let pollfd = |fd: std::os::fd::BorrowedFd| libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
+            let Some(fixed) = self.wait() else {
+                continue;
             };
-            fds.push(pollfd(self.signals.fd()));
-            if let Some(w) = &self.watcher {
-                fds.push(pollfd(w.fd()));
-            }
-            let fixed = fds.len();
-            if let Some(p) = &self.prefixer {
-                fds.extend(p.mux.fds().map(pollfd));
-            }
-            match self.trimmer.poll(&mut fds, timeout) {
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                    self.pollfds = fds;
-                    continue;
-                }
-                Err(e) => msg::fatal(PROG, msg::exit::SYSTEM, "unable to poll", e),
-            }
-            let sig_ready = fds[0].revents != 0;
-            let ino_ready = fixed == 2 && fds[1].revents != 0;
-            if let Some(p) = &mut self.prefixer {
-                for f in &fds[fixed..] {
-                    if f.revents != 0 {
-                        p.mux.on_readable(f.fd);
-                    }
-                }
-            }
-            self.pollfds = fds;
-            if sig_ready {
-                while let Some(req) = self.signals.next_request() {
-                    self.on_request(req);
-                }
-            }
-            if ino_ready {
-                if let Some(w) = &self.watcher {
-                    w.read(&mut changes);
-                }
-                self.on_changes(std::mem::take(&mut changes));
-            }
-            let now = Instant::now();
-            self.run_timers(now);
-            self.start_queued(START_BATCH, now);
-            if let Some(code) = self.shutdown_step(Instant::now()) {
+            if let Some(code) = self.dispatch(fixed) {
                 return code;
             }
         }
+    }
+
+    /// Blocks until something happens; returns how many of the pollfds
+    /// are svscan's own (signalfd, inotify), or `None` if interrupted.
+    /// Not inlined, nor is `dispatch`: the frames live while svscan idles
+    /// stay small.
+    #[inline(never)]
+    fn wait(&mut self) -> Option<usize> {
+        let now = Instant::now();
+        let timeout = self.poll_timeout(now);
+        let mut fds = std::mem::take(&mut self.pollfds);
+        fds.clear();
+        let pollfd = |fd: std::os::fd::BorrowedFd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        fds.push(pollfd(self.signals.fd()));
+        if let Some(w) = &self.watcher {
+            fds.push(pollfd(w.fd()));
+        }
+        let fixed = fds.len();
+        if let Some(p) = &self.prefixer {
+            fds.extend(p.mux.fds().map(pollfd));
+        }
+        let polled = self.trimmer.poll(&mut fds, timeout);
+        self.pollfds = fds;
+        match polled {
+            Ok(_) => Some(fixed),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => None,
+            Err(e) => msg::fatal(PROG, msg::exit::SYSTEM, "unable to poll", e),
+        }
+    }
+
+    /// Handles what poll reported; the exit code once the shutdown is done.
+    #[inline(never)]
+    fn dispatch(&mut self, fixed: usize) -> Option<i32> {
+        let fds = std::mem::take(&mut self.pollfds);
+        let sig_ready = fds[0].revents != 0;
+        let ino_ready = fixed == 2 && fds[1].revents != 0;
+        if let Some(p) = &mut self.prefixer {
+            for f in &fds[fixed..] {
+                if f.revents != 0 {
+                    p.mux.on_readable(f.fd);
+                }
+            }
+        }
+        self.pollfds = fds;
+        if sig_ready {
+            while let Some(req) = self.signals.next_request() {
+                self.on_request(req);
+            }
+        }
+        if ino_ready {
+            let mut changes = Vec::new();
+            if let Some(w) = &self.watcher {
+                w.read(&mut changes);
+            }
+            self.on_changes(changes);
+        }
+        let now = Instant::now();
+        self.run_timers(now);
+        self.start_queued(START_BATCH, now);
+        self.shutdown_step(Instant::now())
     }
 
     /// Milliseconds until the next scheduled thing, or -1 (none).
@@ -392,8 +420,8 @@ impl Svscan {
     }
 
     pub(super) fn schedule_restart(&mut self, id: Id, at: Instant) {
-        if let Some(svc) = self.table.get_mut(id) {
-            svc.restart_at = Some(at);
+        if self.table.get(id).is_some() {
+            self.table.set_restart_at(id, Some(at));
             self.restarts.push(Reverse((at, id)));
         }
     }
@@ -404,11 +432,8 @@ impl Svscan {
                 break;
             }
             self.restarts.pop();
-            let due = self.table.get(id).is_some_and(|s| s.restart_at == Some(at));
-            if due {
-                if let Some(s) = self.table.get_mut(id) {
-                    s.restart_at = None;
-                }
+            if self.table.restart_at(id) == Some(at) {
+                self.table.set_restart_at(id, None);
                 self.try_start(id);
             }
         }

@@ -152,7 +152,7 @@ impl Svscan {
             }
         }
         if let Some(s) = self.table.get_mut(id) {
-            s.status = Some(sw);
+            s.status = Some(Box::new(sw));
         }
     }
 

@@ -104,7 +104,7 @@ pub const DEFAULT_POST_SHUTDOWN_DIRS: &str = "/etc/svscan/finish.d";
 pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Command-line values that override the environment (`None` = not given).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct LifecycleArgs {
     pub env_dir: Option<PathBuf>,
     pub init_dirs: Option<OsString>,
@@ -301,6 +301,438 @@ pub fn absolute(path: PathBuf) -> PathBuf {
     }
 }
 
+/// The command line as given (`None` = not given), before environment
+/// defaults apply.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub scandir: Option<PathBuf>,
+    pub shutdown_timeout: Option<String>,
+    pub rescan_interval: Option<String>,
+    pub no_inotify: bool,
+    pub supervise: Option<PathBuf>,
+    pub lifecycle: LifecycleArgs,
+    pub command: Vec<OsString>,
+}
+
+/// What the command line asks for (made once: its size does not matter).
+#[derive(Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
+pub enum Cli {
+    Help,
+    Version,
+    Run(Args),
+}
+
+/// The one-line usage shown after a usage error.
+pub const USAGE: &str = "usage: svscan [OPTIONS] [SCANDIR] [-- COMMAND [ARGS...]] (see --help)";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Flag,
+    /// UTF-8 text.
+    Text,
+    /// A path; empty is refused.
+    Path,
+    /// Any bytes.
+    Os,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Opt {
+    ShutdownTimeout,
+    RescanInterval,
+    NoInotify,
+    Supervise,
+    InitDir,
+    PreShutdownDir,
+    PostShutdownDir,
+    EnvDir,
+    WaitReady,
+    LogPrefix,
+    Help,
+    Version,
+}
+
+struct Spec {
+    opt: Opt,
+    long: &'static str,
+    short: Option<u8>,
+    value: Option<&'static str>,
+    kind: Kind,
+    help: &'static str,
+}
+
+const fn spec(
+    opt: Opt,
+    long: &'static str,
+    short: Option<u8>,
+    value: Option<&'static str>,
+    kind: Kind,
+    help: &'static str,
+) -> Spec {
+    Spec {
+        opt,
+        long,
+        short,
+        value,
+        kind,
+        help,
+    }
+}
+
+/// The options, in --help order.
+const SPECS: &[Spec] = &[
+    spec(
+        Opt::ShutdownTimeout,
+        "shutdown-timeout",
+        Some(b't'),
+        Some("SECONDS"),
+        Kind::Text,
+        "Bound on the whole shutdown, in seconds (2.5) or ms (500ms) \
+         [env: SVKIT_SHUTDOWN_TIMEOUT] [default: 8]",
+    ),
+    spec(
+        Opt::RescanInterval,
+        "rescan-interval",
+        None,
+        Some("SECONDS"),
+        Kind::Text,
+        "Also rescan the whole directory this often (default: never; 5 without inotify)",
+    ),
+    spec(
+        Opt::NoInotify,
+        "no-inotify",
+        None,
+        None,
+        Kind::Flag,
+        "Rescan periodically instead of using inotify (e.g. network file systems)",
+    ),
+    spec(
+        Opt::Supervise,
+        "supervise",
+        None,
+        Some("PATH"),
+        Kind::Path,
+        "supervise program to run [env: SVKIT_SUPERVISE] \
+         [default: the supervise next to svscan, else from PATH]",
+    ),
+    spec(
+        Opt::InitDir,
+        "init-dir",
+        None,
+        Some("DIRS"),
+        Kind::Os,
+        "Init scripts run before any service, colon list of dirs or files \
+         [env: SVSCAN_INIT_DIRS] [default: /etc/svscan/init.d]",
+    ),
+    spec(
+        Opt::PreShutdownDir,
+        "pre-shutdown-dir",
+        None,
+        Some("DIRS"),
+        Kind::Os,
+        "Hooks run before services stop [env: SVSCAN_PRE_SHUTDOWN_DIRS] \
+         [default: /etc/svscan/pre-shutdown.d]",
+    ),
+    spec(
+        Opt::PostShutdownDir,
+        "post-shutdown-dir",
+        None,
+        Some("DIRS"),
+        Kind::Os,
+        "Hooks run after services are down [env: SVSCAN_POST_SHUTDOWN_DIRS] \
+         [default: /etc/svscan/finish.d]",
+    ),
+    spec(
+        Opt::EnvDir,
+        "env-dir",
+        None,
+        Some("DIR"),
+        Kind::Path,
+        "Static environment (envdir) under the runtime one \
+         [env: SVSCAN_ENV_DIR] [default: /etc/svscan/env]",
+    ),
+    spec(
+        Opt::WaitReady,
+        "wait-ready",
+        None,
+        Some("SVC,...|all"),
+        Kind::Text,
+        "Start COMMAND only once these services are ready [env: SVSCAN_WAIT_READY]",
+    ),
+    spec(
+        Opt::LogPrefix,
+        "log-prefix",
+        None,
+        None,
+        Kind::Flag,
+        "Copy the output of services without log/ to svscan's stdout/stderr, \
+         prefixed with their names [env: SVSCAN_LOG_PREFIX=1]",
+    ),
+    spec(
+        Opt::Help,
+        "help",
+        Some(b'h'),
+        None,
+        Kind::Flag,
+        "Print help",
+    ),
+    spec(
+        Opt::Version,
+        "version",
+        Some(b'V'),
+        None,
+        Kind::Flag,
+        "Print version",
+    ),
+];
+
+impl Spec {
+    /// `'--name <VALUE>'` as usage errors name it.
+    fn display(&self) -> String {
+        match self.value {
+            Some(v) => format!("'--{} <{v}>'", self.long),
+            None => format!("'--{}'", self.long),
+        }
+    }
+}
+
+fn unexpected(arg: &str) -> String {
+    format!("unexpected argument '{arg}' found")
+}
+
+fn value_required(what: &str) -> String {
+    format!("a value is required for {what} but none was supplied")
+}
+
+/// The option an argument starting with `-` names (`Err`: none does).
+fn lookup(arg: &[u8]) -> Result<&'static Spec, String> {
+    if let Some(long) = arg.strip_prefix(b"--") {
+        let name = long.split(|&b| b == b'=').next().unwrap_or(b"");
+        SPECS
+            .iter()
+            .find(|s| s.long.as_bytes() == name)
+            .ok_or_else(|| unexpected(&format!("--{}", String::from_utf8_lossy(name))))
+    } else {
+        let c = arg.get(1).copied().unwrap_or(b'-');
+        SPECS.iter().find(|s| s.short == Some(c)).ok_or_else(|| {
+            let first = String::from_utf8_lossy(&arg[1..])
+                .chars()
+                .next()
+                .unwrap_or('-');
+            unexpected(&format!("-{first}"))
+        })
+    }
+}
+
+/// Stores an option's value; `Ok(Some(..))` for --help and --version.
+fn store(args: &mut Args, spec: &Spec, value: Option<OsString>) -> Result<Option<Cli>, String> {
+    let again = || {
+        format!(
+            "the argument {} cannot be used multiple times",
+            spec.display()
+        )
+    };
+    let text = |v: OsString| {
+        v.into_string()
+            .map_err(|_| "invalid UTF-8 was detected in one or more arguments".to_string())
+    };
+    let path = |v: OsString| {
+        if v.is_empty() {
+            Err(value_required(&spec.display()))
+        } else {
+            Ok(PathBuf::from(v))
+        }
+    };
+    fn set<T>(slot: &mut Option<T>, v: T, again: impl Fn() -> String) -> Result<(), String> {
+        if slot.is_some() {
+            return Err(again());
+        }
+        *slot = Some(v);
+        Ok(())
+    }
+    let flag = |slot: &mut bool| {
+        if *slot {
+            return Err(again());
+        }
+        *slot = true;
+        Ok(())
+    };
+    let v = value.unwrap_or_default();
+    let life = &mut args.lifecycle;
+    match spec.opt {
+        Opt::Help => return Ok(Some(Cli::Help)),
+        Opt::Version => return Ok(Some(Cli::Version)),
+        Opt::NoInotify => flag(&mut args.no_inotify)?,
+        Opt::LogPrefix => flag(&mut life.log_prefix)?,
+        Opt::ShutdownTimeout => set(&mut args.shutdown_timeout, text(v)?, again)?,
+        Opt::RescanInterval => set(&mut args.rescan_interval, text(v)?, again)?,
+        Opt::WaitReady => set(&mut life.wait_ready, text(v)?, again)?,
+        Opt::Supervise => set(&mut args.supervise, path(v)?, again)?,
+        Opt::EnvDir => set(&mut life.env_dir, path(v)?, again)?,
+        Opt::InitDir => set(&mut life.init_dirs, v, again)?,
+        Opt::PreShutdownDir => set(&mut life.pre_shutdown_dirs, v, again)?,
+        Opt::PostShutdownDir => set(&mut life.post_shutdown_dirs, v, again)?,
+    }
+    Ok(None)
+}
+
+/// Parses svscan's arguments (without the program name), left to right:
+/// the first error, --help or --version wins. The messages are the ones
+/// svscan has always given (they came from clap); `Err` is the first part
+/// of `svscan: fatal: ...: usage: ...`.
+pub fn parse_args(argv: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let mut args = Args::default();
+    let mut argv = argv.into_iter();
+    // An option still waiting for its value.
+    let mut pending: Option<&'static Spec> = None;
+    while let Some(arg) = argv.next() {
+        let bytes = arg.as_bytes();
+        let is_option = bytes.len() > 1 && bytes[0] == b'-';
+        if let Some(spec) = pending {
+            if !is_option {
+                pending = None;
+                if let Some(cli) = store(&mut args, spec, Some(arg))? {
+                    return Ok(cli);
+                }
+                continue;
+            }
+            // An option where the value should be: an unknown one is
+            // reported as such, a known one leaves the value missing.
+            if bytes != b"--" {
+                lookup(bytes)?;
+            }
+            return Err(value_required(&spec.display()));
+        }
+        if bytes == b"--" {
+            args.command.extend(argv);
+            break;
+        }
+        if !is_option {
+            if args.scandir.is_some() {
+                return Err(unexpected(&arg.to_string_lossy()));
+            }
+            if arg.is_empty() {
+                return Err(value_required("'[SCANDIR]'"));
+            }
+            args.scandir = Some(PathBuf::from(arg));
+            continue;
+        }
+        let spec = lookup(bytes)?;
+        // The value attached to the option (`--name=V`, `-tV`, `-t=V`).
+        let attached: Option<&[u8]> = if bytes.starts_with(b"--") {
+            bytes
+                .iter()
+                .position(|&b| b == b'=')
+                .map(|eq| &bytes[eq + 1..])
+        } else {
+            let rest = &bytes[2..];
+            (!rest.is_empty()).then(|| rest.strip_prefix(b"=").unwrap_or(rest))
+        };
+        let cli = match (spec.kind, attached) {
+            (Kind::Flag, Some(v)) if bytes.starts_with(b"--") => {
+                return Err(format!(
+                    "unexpected value '{}' for '--{}' found; no more were expected",
+                    String::from_utf8_lossy(v),
+                    spec.long
+                ))
+            }
+            (Kind::Flag, Some(rest)) => {
+                // A cluster of short flags: -h and -V end parsing at once.
+                let cli = store(&mut args, spec, None)?;
+                if cli.is_none() {
+                    let next = [&b"-"[..], rest].concat();
+                    lookup(&next)?;
+                }
+                cli
+            }
+            (Kind::Flag, None) => store(&mut args, spec, None)?,
+            (_, Some(v)) => store(&mut args, spec, Some(OsString::from_vec(v.to_vec())))?,
+            (_, None) => {
+                pending = Some(spec);
+                None
+            }
+        };
+        if let Some(cli) = cli {
+            return Ok(cli);
+        }
+    }
+    if let Some(spec) = pending {
+        return Err(value_required(&spec.display()));
+    }
+    Ok(Cli::Run(args))
+}
+
+/// svscan --version.
+pub fn version_text() -> String {
+    format!("svscan {}\n", env!("CARGO_PKG_VERSION"))
+}
+
+/// svscan --help, bold and underlined like clap's when `styled`.
+pub fn help_text(styled: bool) -> String {
+    use std::fmt::Write;
+    let (head, bold, end) = if styled {
+        ("\x1b[1m\x1b[4m", "\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "", "")
+    };
+    let mut h = String::with_capacity(3072);
+    let _ = write!(
+        h,
+        "Watch a scan directory and keep one supervise per service; a correct PID 1\n\n\
+         {head}Usage:{end} svscan [OPTIONS] [SCANDIR] [-- COMMAND [ARGS...]]\n\n\
+         {head}Arguments:{end}\n\
+         \x20 [SCANDIR]     Directory of service directories [default: $SVDIR, else /etc/service]\n\
+         \x20 [COMMAND]...  Main command: runs in the foreground; its exit ends svscan with its status\n\n\
+         {head}Options:{end}\n"
+    );
+    for s in SPECS {
+        let short = match s.short {
+            Some(c) => format!("{bold}-{}{end}, ", c as char),
+            None => "    ".to_string(),
+        };
+        let value = s.value.map(|v| format!(" <{v}>")).unwrap_or_default();
+        let pad = 26usize.saturating_sub(s.long.len() + value.len());
+        let _ = writeln!(
+            h,
+            "  {short}{bold}--{}{end}{value}{:pad$}  {}",
+            s.long, "", s.help
+        );
+    }
+    h.push_str(
+        "\nSCANDIR defaults to $SVDIR, else /etc/service.\n\
+         Signals: TERM, INT, QUIT, PWR = orderly shutdown (a second one skips to the kill);\n\
+         HUP, ALRM = rescan; TTIN, TTOU = ignored.\n\
+         Boot: runtime dir ($SVKIT_RUNDIR, else /run/svkit), environment dump, init scripts,\n\
+         services, main command. Shutdown: pre-shutdown hooks, services stop, post-shutdown hooks.\n\
+         Exit status, first that applies: svctl halt CODE or RUNDIR/exitcode; COMMAND's status\n\
+         (128+signal if killed, 127/126 if it cannot be run); the essential service's status;\n\
+         the failed init script's code; after a signal $SVSCAN_EXIT_ON_SIGNAL (0); 111 system\n\
+         error, runtime dir unusable or SCANDIR already scanned; 100 usage error.\n\
+         More settings (SVSCAN_* variables): see svscan(8) and svkit-container(7).\n",
+    );
+    h
+}
+
+/// Style --help for a terminal, as clap did: stdout is one, and neither
+/// NO_COLOR nor CLICOLOR=0 nor TERM=dumb says otherwise (CLICOLOR_FORCE
+/// forces it).
+pub fn help_styled() -> bool {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty() && v != "0");
+    if set("CLICOLOR_FORCE") {
+        return true;
+    }
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        || std::env::var_os("CLICOLOR").is_some_and(|v| v == "0")
+        || std::env::var_os("TERM").is_some_and(|v| v == "dumb")
+    {
+        return false;
+    }
+    // SAFETY: isatty on a file descriptor number only.
+    unsafe { libc::isatty(1) == 1 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,5 +749,80 @@ mod tests {
         assert!(parse_duration("").is_err());
         assert!(parse_duration("nan").is_err());
         assert!(parse_duration("1.5ms").is_err());
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, String> {
+        parse_args(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn options_and_positionals() {
+        let Ok(Cli::Run(a)) = parse(&[
+            "-t5",
+            "/s",
+            "--no-inotify",
+            "--wait-ready=a,b",
+            "--init-dir",
+            "",
+            "--",
+            "cmd",
+            "-x",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(a.shutdown_timeout.as_deref(), Some("5"));
+        assert_eq!(a.scandir, Some(PathBuf::from("/s")));
+        assert!(a.no_inotify);
+        assert_eq!(a.lifecycle.wait_ready.as_deref(), Some("a,b"));
+        assert_eq!(a.lifecycle.init_dirs, Some(OsString::new()));
+        assert_eq!(a.command, ["cmd", "-x"]);
+        assert_eq!(
+            parse(&["-t=2", "-"]).map(|c| matches!(c, Cli::Run(_))),
+            Ok(true)
+        );
+        assert_eq!(parse(&["x", "--help", "--foo"]), Ok(Cli::Help));
+        assert_eq!(parse(&["-Vh"]), Ok(Cli::Version));
+    }
+
+    #[test]
+    fn usage_errors() {
+        let err = |args: &[&str]| parse(args).unwrap_err();
+        assert_eq!(err(&["--foo=1"]), "unexpected argument '--foo' found");
+        assert_eq!(err(&["-vx"]), "unexpected argument '-v' found");
+        assert_eq!(err(&["a", "b"]), "unexpected argument 'b' found");
+        assert_eq!(
+            err(&["-t", "--no-inotify"]),
+            "a value is required for '--shutdown-timeout <SECONDS>' but none was supplied"
+        );
+        assert_eq!(err(&["-t", "-3"]), "unexpected argument '-3' found");
+        assert_eq!(
+            err(&["--log-prefix=1"]),
+            "unexpected value '1' for '--log-prefix' found; no more were expected"
+        );
+        assert_eq!(
+            err(&["--no-inotify", "--no-inotify"]),
+            "the argument '--no-inotify' cannot be used multiple times"
+        );
+        assert_eq!(
+            err(&["--supervise="]),
+            "a value is required for '--supervise <PATH>' but none was supplied"
+        );
+        assert_eq!(
+            err(&[""]),
+            "a value is required for '[SCANDIR]' but none was supplied"
+        );
+    }
+
+    #[test]
+    fn help_lines_up() {
+        let h = help_text(false);
+        assert!(h.contains("\n  -t, --shutdown-timeout <SECONDS>  Bound on the whole shutdown"));
+        assert!(h.contains("\n      --rescan-interval <SECONDS>   Also rescan"));
+        assert!(h.contains("\n  -V, --version                     Print version\n"));
     }
 }

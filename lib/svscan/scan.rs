@@ -41,13 +41,38 @@ pub fn probe(scandir: &Path, name: &OsStr) -> Probe {
 /// Every candidate name in the scan directory, in directory order.
 pub fn list(scandir: &Path) -> std::io::Result<Vec<OsString>> {
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(scandir)? {
-        let name = entry?.file_name();
-        if is_candidate(&name) {
-            names.push(name);
+    each_name(scandir, |name| {
+        if is_candidate(name) {
+            names.push(name.to_os_string());
+        }
+    })?;
+    Ok(names)
+}
+
+/// Calls `f` with the name of every entry of `dir` but `.` and `..`.
+///
+/// getdents64 into a small buffer on the stack: `std::fs::read_dir`
+/// (glibc's opendir) mallocs a 32 KiB buffer each time, which leaves a
+/// hole in svscan's small, long-lived heap.
+pub fn each_name(dir: &Path, mut f: impl FnMut(&OsStr)) -> std::io::Result<()> {
+    use rustix::fs::{Mode, OFlags, RawDir, CWD};
+    let fd = rustix::fs::openat(
+        CWD,
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    // Room for several entries of the longest name (255 bytes).
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+    let mut entries = RawDir::new(&fd, &mut buf);
+    while let Some(entry) = entries.next() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            f(OsStr::from_bytes(name));
         }
     }
-    Ok(names)
+    Ok(())
 }
 
 /// Is `DIR/run` ready to be started? It must be non-empty and executable

@@ -101,8 +101,9 @@ impl Svscan {
                 return;
             }
         };
-        self.table
-            .reserve(names.len().saturating_sub(self.table.names().len()));
+        let known = self.table.name_count();
+        self.table.reserve(names.len().saturating_sub(known));
+        names.reserve(known);
         names.extend(self.table.names());
         self.reconcile(names);
         for id in self.table.ids() {
@@ -111,9 +112,7 @@ impl Svscan {
                 .get(id)
                 .is_some_and(|s| s.name.is_some() && s.pid.is_none() && !s.queued);
             if idle {
-                if let Some(s) = self.table.get_mut(id) {
-                    s.restart_at = None;
-                }
+                self.table.set_restart_at(id, None);
                 self.try_start(id);
             }
         }
@@ -126,7 +125,7 @@ impl Svscan {
     fn reconcile(&mut self, mut names: Vec<OsString>) {
         names.sort();
         names.dedup();
-        let mut found = Vec::new();
+        let mut found = Vec::with_capacity(names.len());
         let mut detached = Vec::new();
         for name in names {
             if !scan::is_candidate(&name) {
@@ -194,12 +193,12 @@ impl Svscan {
                 w.unwatch(wd);
             }
         }
+        self.table.set_restart_at(id, None);
         let Some(svc) = self.table.get_mut(id) else {
             return;
         };
         svc.log_pipe = None;
         svc.prefix_pipes = None;
-        svc.restart_at = None;
         match svc.pid {
             Some(pid) => {
                 reaper::kill(pid, libc::SIGTERM);
@@ -220,13 +219,13 @@ impl Svscan {
         let Some(svc) = self.table.get(id) else {
             return;
         };
-        if svc.pid.is_some() || svc.queued || svc.restart_at.is_some() {
+        if svc.pid.is_some() || svc.queued || self.table.restart_at(id).is_some() {
             return;
         }
         let Some(name) = &svc.name else { return };
         let dir = self.opts.scandir.join(name);
         if !scan::run_ready(&dir) {
-            if svc.waiting.is_none() {
+            if self.table.watch_of(id).is_none() {
                 if let Some(w) = &self.watcher {
                     if let Ok(wd) = w.watch_service(&dir) {
                         self.table.set_watch(id, Some(wd));
@@ -254,6 +253,10 @@ impl Svscan {
     pub(super) fn start_queued(&mut self, max: usize, now: Instant) {
         for _ in 0..max {
             let Some(id) = self.queue.pop_front() else {
+                // Drained: give back the buffer a big start-up needed.
+                if self.queue.capacity() > 0 {
+                    self.queue = std::collections::VecDeque::new();
+                }
                 break;
             };
             let Some(svc) = self.table.get_mut(id) else {

@@ -1,16 +1,23 @@
-//! The service table: one entry per service directory svscan knows,
-//! indexed by name, by directory identity and by supervise pid, so every
-//! event costs O(1) however many services there are.
+//! The service table: one entry per service directory svscan knows.
+//!
+//! It is one vector of compact entries and nothing else: svscan idles for
+//! the life of the container, and a hash index per key (name, directory
+//! identity, pid, watch) cost several times the entries themselves in
+//! resident heap. Lookups are linear scans over the entries, which for a
+//! thousand services is a few microseconds, small next to the system
+//! calls each event costs anyway.
 
 use super::essential::StatusWatch;
 use super::logpipe::LogPipe;
 use super::prefix::PrefixPipes;
 use super::scan::DevIno;
 use nix::sys::inotify::WatchDescriptor;
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::time::Instant;
 
+/// A service's handle: slot index in the low 32 bits, the slot's
+/// generation in the high ones, so a stale id (a restart scheduled for a
+/// service since removed) never finds the slot's next occupant.
 pub type Id = u64;
 
 pub struct Service {
@@ -22,169 +29,244 @@ pub struct Service {
     pub log_pipe: Option<LogPipe>,
     /// When the current (or last) supervise was started.
     pub started_at: Option<Instant>,
-    /// A throttled restart is due at this time.
-    pub restart_at: Option<Instant>,
-    /// Waiting for `run` to become usable (inotify watch on the dir).
-    pub waiting: Option<WatchDescriptor>,
     /// In the start queue.
     pub queued: bool,
     /// Pipes to svscan's prefixing copier (`--log-prefix`, no `log/`).
     pub prefix_pipes: Option<PrefixPipes>,
-    /// Watched `supervise/` state (essential services, readiness gate).
-    pub status: Option<StatusWatch>,
+    /// Watched `supervise/` state (essential services, readiness gate);
+    /// boxed: few services have it.
+    pub status: Option<Box<StatusWatch>>,
 }
 
+/// The entries, plus the few services in a passing state (a throttled
+/// restart pending, waiting for `run`) on short side lists instead of a
+/// field in every entry.
 #[derive(Default)]
 pub struct Table {
-    next_id: Id,
-    services: HashMap<Id, Service>,
-    by_name: HashMap<OsString, Id>,
-    by_devino: HashMap<DevIno, Id>,
-    by_pid: HashMap<i32, Id>,
-    by_watch: HashMap<WatchDescriptor, Id>,
+    slots: Vec<Option<Service>>,
+    /// Each slot's generation (the high half of its ids).
+    generations: Vec<u32>,
+    /// Empty slots in `slots` (reused before the vector grows).
+    free: usize,
+    /// A throttled restart is due at this time.
+    restarts: Vec<(Id, Instant)>,
+    /// Waiting for `run` to become usable (inotify watch on the dir).
+    watches: Vec<(Id, WatchDescriptor)>,
+}
+
+fn id_of(index: usize, generation: u32) -> Id {
+    (u64::from(generation) << 32) | index as u64
+}
+
+fn index_of(id: Id) -> usize {
+    (id & 0xffff_ffff) as usize
+}
+
+/// Sets or clears `id`'s entry in a side list; returns the old value.
+fn set_side<T: Copy>(list: &mut Vec<(Id, T)>, id: Id, value: Option<T>) -> Option<T> {
+    let old = list
+        .iter()
+        .position(|&(i, _)| i == id)
+        .map(|at| list.swap_remove(at).1);
+    match value {
+        Some(v) => list.push((id, v)),
+        // Emptied: give the buffer back.
+        None if list.is_empty() => *list = Vec::new(),
+        None => {}
+    }
+    old
+}
+
+fn side<T: Copy>(list: &[(Id, T)], id: Id) -> Option<T> {
+    list.iter().find(|&&(i, _)| i == id).map(|&(_, v)| v)
 }
 
 impl Table {
-    /// Room for `more` services at once (one allocation per index instead
-    /// of a series of doublings that leave holes in svscan's small heap).
+    /// Room for `more` services at once (one allocation instead of a
+    /// series of doublings that leave holes in svscan's small heap).
     pub fn reserve(&mut self, more: usize) {
-        self.services.reserve(more);
-        self.by_name.reserve(more);
-        self.by_devino.reserve(more);
-        self.by_pid.reserve(more);
+        let more = more.saturating_sub(self.free);
+        self.slots.reserve(more);
+        self.generations.reserve(more);
     }
 
     pub fn insert(&mut self, name: OsString, devino: DevIno) -> Id {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.by_name.insert(name.clone(), id);
-        self.by_devino.insert(devino, id);
-        self.services.insert(
-            id,
-            Service {
-                name: Some(name),
-                devino,
-                pid: None,
-                log_pipe: None,
-                started_at: None,
-                restart_at: None,
-                waiting: None,
-                queued: false,
-                prefix_pipes: None,
-                status: None,
-            },
-        );
-        id
+        let service = Service {
+            name: Some(name),
+            devino,
+            pid: None,
+            log_pipe: None,
+            started_at: None,
+            queued: false,
+            prefix_pipes: None,
+            status: None,
+        };
+        if self.free > 0 {
+            if let Some(i) = self.slots.iter().position(Option::is_none) {
+                self.free -= 1;
+                self.slots[i] = Some(service);
+                return id_of(i, self.generations[i]);
+            }
+        }
+        self.slots.push(Some(service));
+        self.generations.push(0);
+        id_of(self.slots.len() - 1, 0)
+    }
+
+    fn live(&self, id: Id) -> bool {
+        let i = index_of(id);
+        self.generations
+            .get(i)
+            .is_some_and(|&g| u64::from(g) == id >> 32)
     }
 
     pub fn get(&self, id: Id) -> Option<&Service> {
-        self.services.get(&id)
+        if !self.live(id) {
+            return None;
+        }
+        self.slots[index_of(id)].as_ref()
     }
 
     pub fn get_mut(&mut self, id: Id) -> Option<&mut Service> {
-        self.services.get_mut(&id)
+        if !self.live(id) {
+            return None;
+        }
+        self.slots[index_of(id)].as_mut()
+    }
+
+    fn services(&self) -> impl Iterator<Item = (Id, &Service)> + '_ {
+        self.slots
+            .iter()
+            .zip(&self.generations)
+            .enumerate()
+            .filter_map(|(i, (s, &g))| s.as_ref().map(|svc| (id_of(i, g), svc)))
+    }
+
+    fn find(&self, f: impl Fn(&Service) -> bool) -> Option<Id> {
+        self.services().find(|(_, s)| f(s)).map(|(id, _)| id)
     }
 
     pub fn by_name(&self, name: &OsStr) -> Option<Id> {
-        self.by_name.get(name).copied()
+        self.find(|s| s.name.as_deref() == Some(name))
     }
 
+    /// The service with this directory identity that is not being retired.
     pub fn by_devino(&self, d: DevIno) -> Option<Id> {
-        self.by_devino.get(&d).copied()
+        self.find(|s| s.devino == d)
     }
 
     pub fn by_pid(&self, pid: i32) -> Option<Id> {
-        self.by_pid.get(&pid).copied()
+        self.find(|s| s.pid == Some(pid))
     }
 
     pub fn by_watch(&self, wd: WatchDescriptor) -> Option<Id> {
-        self.by_watch.get(&wd).copied()
+        self.watches
+            .iter()
+            .find(|&&(_, w)| w == wd)
+            .map(|&(id, _)| id)
+    }
+
+    /// The watch on the service's directory while it waits for `run`.
+    pub fn watch_of(&self, id: Id) -> Option<WatchDescriptor> {
+        side(&self.watches, id)
+    }
+
+    /// When the service's throttled restart is due, if one is pending.
+    pub fn restart_at(&self, id: Id) -> Option<Instant> {
+        side(&self.restarts, id)
+    }
+
+    pub fn set_restart_at(&mut self, id: Id, at: Option<Instant>) {
+        if self.get(id).is_some() {
+            set_side(&mut self.restarts, id, at);
+        }
     }
 
     /// Gives the service a (new) name, e.g. after `mv a b` in the scan dir.
+    /// Another service holding the name loses it.
     pub fn bind_name(&mut self, id: Id, name: OsString) {
-        if let Some(s) = self.services.get_mut(&id) {
-            if let Some(old) = s.name.replace(name.clone()) {
-                if self.by_name.get(&old) == Some(&id) {
-                    self.by_name.remove(&old);
-                }
-            }
-            self.by_name.insert(name, id);
+        if self.get(id).is_none() {
+            return;
+        }
+        if let Some(other) = self.by_name(&name).filter(|&o| o != id) {
+            self.unbind_name(other);
+        }
+        if let Some(s) = self.get_mut(id) {
+            s.name = Some(name);
         }
     }
 
     /// The name no longer refers to this service.
     pub fn unbind_name(&mut self, id: Id) {
-        if let Some(s) = self.services.get_mut(&id) {
-            if let Some(old) = s.name.take() {
-                if self.by_name.get(&old) == Some(&id) {
-                    self.by_name.remove(&old);
-                }
-            }
+        if let Some(s) = self.get_mut(id) {
+            s.name = None;
         }
     }
 
     /// Forget the directory identity (the service is being retired; a new
     /// directory with the same identity becomes a new service).
     pub fn forget_devino(&mut self, id: Id) {
-        if let Some(s) = self.services.get(&id) {
-            if self.by_devino.get(&s.devino) == Some(&id) {
-                self.by_devino.remove(&s.devino);
-            }
+        if let Some(s) = self.get_mut(id) {
+            s.devino = RETIRED;
         }
     }
 
     pub fn set_pid(&mut self, id: Id, pid: Option<i32>) {
-        if let Some(s) = self.services.get_mut(&id) {
-            if let Some(old) = s.pid.take() {
-                self.by_pid.remove(&old);
-            }
+        if let Some(s) = self.get_mut(id) {
             s.pid = pid;
-            if let Some(p) = pid {
-                self.by_pid.insert(p, id);
-            }
         }
     }
 
     pub fn set_watch(&mut self, id: Id, wd: Option<WatchDescriptor>) -> Option<WatchDescriptor> {
-        let s = self.services.get_mut(&id)?;
-        let old = s.waiting.take();
-        if let Some(o) = old {
-            if self.by_watch.get(&o) == Some(&id) {
-                self.by_watch.remove(&o);
-            }
-        }
-        s.waiting = wd;
-        if let Some(w) = wd {
-            self.by_watch.insert(w, id);
-        }
-        old
+        self.get(id)?;
+        set_side(&mut self.watches, id, wd)
     }
 
     pub fn remove(&mut self, id: Id) -> Option<Service> {
-        self.unbind_name(id);
-        self.forget_devino(id);
-        self.set_pid(id, None);
-        self.set_watch(id, None);
-        self.services.remove(&id)
+        self.get(id)?;
+        set_side(&mut self.watches, id, None);
+        set_side(&mut self.restarts, id, None);
+        let i = index_of(id);
+        // The slot stays (with its new generation) for the next service:
+        // dropping it would let a new slot's ids repeat a stale one.
+        self.generations[i] = self.generations[i].wrapping_add(1);
+        self.free += 1;
+        let mut service = self.slots[i].take()?;
+        service.name = None;
+        service.pid = None;
+        Some(service)
     }
 
+    // The lists are made at their final size: a growing vector leaves
+    // freed buffers of every size behind.
     pub fn ids(&self) -> Vec<Id> {
-        self.services.keys().copied().collect()
+        let mut ids = Vec::with_capacity(self.slots.len() - self.free);
+        ids.extend(self.services().map(|(id, _)| id));
+        ids
     }
 
     pub fn names(&self) -> Vec<OsString> {
-        self.by_name.keys().cloned().collect()
+        let mut names = Vec::with_capacity(self.name_count());
+        names.extend(self.services().filter_map(|(_, s)| s.name.clone()));
+        names
+    }
+
+    /// How many names the table holds.
+    pub fn name_count(&self) -> usize {
+        self.services().filter(|(_, s)| s.name.is_some()).count()
     }
 
     pub fn supervise_pids(&self) -> impl Iterator<Item = i32> + '_ {
-        self.by_pid.keys().copied()
+        self.services().filter_map(|(_, s)| s.pid)
     }
 
     pub fn running(&self) -> usize {
-        self.by_pid.len()
+        self.supervise_pids().count()
     }
 }
+
+/// The identity of a retired service: no directory has inode 0.
+const RETIRED: DevIno = (u64::MAX, 0);
 
 #[cfg(test)]
 mod tests {
