@@ -7,10 +7,6 @@
 
 use std::io::Write;
 
-/// svscan's own allocator: its heap stays compact and gives pages back
-/// when svscan idles (see `svscan::Heap`).
-#[global_allocator]
-static HEAP: svscan::Heap = svscan::Heap;
 use svkit::msg;
 use svkit::svscan::{self, Cli, Options};
 

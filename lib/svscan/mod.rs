@@ -24,7 +24,6 @@ mod watch;
 
 pub use boot::PID_FILE;
 pub use logpipe::ENV_LOG_PIPE;
-pub use memory::Heap;
 pub use options::*;
 
 /// Program name in messages.
