@@ -1166,3 +1166,33 @@ fn hanging_control_script_is_killed_after_its_timeout() {
     sup.send("x");
     assert_eq!(sup.wait_exit(), Some(0));
 }
+
+#[test]
+fn exit_leaves_the_down_state_on_disk() {
+    // The last write before supervise exits is made in place (no new
+    // inodes); the files must still say what happened, whole.
+    let tmp = TempDir::new("sup-final");
+    let dir = service(&tmp, "s", "#!/bin/sh\nexec sleep 1000\n");
+    let mut sup = Sup::start(&dir);
+    let pid = wait_running(&dir);
+    sup.guard.signal(libc::SIGTERM);
+    assert_eq!(sup.wait_exit(), Some(0));
+    assert!(!pid_alive(pid));
+    let st = status(&dir).expect("status readable after exit");
+    assert_eq!((st.pid, st.state()), (0, Some(svkit::status::State::Down)));
+    assert_eq!(raw_status(&dir).unwrap().len(), 20);
+    assert_eq!(stat_text(&dir), "down\n");
+    assert_eq!(fs::read(dir.join("supervise/pid")).unwrap(), b"");
+    let ext = ext_status(&dir).expect("svkit-status parses after exit");
+    assert_eq!(ext.state, "down");
+    assert_eq!(
+        ext.last_exit,
+        svkit::extstatus::LastExit::Signal(libc::SIGTERM)
+    );
+    let leftovers: Vec<_> = fs::read_dir(dir.join("supervise"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".new"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

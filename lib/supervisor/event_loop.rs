@@ -28,11 +28,11 @@ pub fn run(sup: &mut Supervisor, signals: &SignalFd) -> i32 {
     loop {
         let now = Instant::now();
         sup.timers(now);
-        let exit = sup.housekeeping(now);
-        sup.flush_status();
-        if let Some(code) = exit {
+        if let Some(code) = sup.housekeeping(now) {
+            sup.flush_status_final();
             return code;
         }
+        sup.flush_status();
         let ready = wait(sup, signals);
         let now = Instant::now();
         for slot in ready.iter().flatten().copied() {

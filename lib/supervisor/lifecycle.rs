@@ -6,6 +6,7 @@ use super::logpipe::LogPipe;
 use super::service::Service;
 use super::spawn::{spawn, Exec};
 use super::{control_script, status_files, PROG};
+use crate::atomic_file::Mode;
 use crate::errstr::runit_error_str;
 use crate::extstatus::LastExit;
 use crate::msg;
@@ -109,18 +110,31 @@ impl Supervisor {
 
     /// Writes the status files marked by `write_status`.
     pub fn flush_status(&mut self) {
+        self.flush_status_as(Mode::Replace);
+    }
+
+    /// The last write before supervise exits: in place, without the new
+    /// inode per file that `X.new` + rename costs. Nothing reads these
+    /// files once supervise is gone (sv and svctl check `ok` and report
+    /// "runsv not running"), and a thousand services stopping at once
+    /// spent most of their time allocating inodes on ext4.
+    pub fn flush_status_final(&mut self) {
+        self.flush_status_as(Mode::InPlace);
+    }
+
+    fn flush_status_as(&mut self, mode: Mode) {
         if self.main.status_pending {
-            self.write_status_now(Which::Main);
+            self.write_status_now(Which::Main, mode);
         }
         if self.log.as_ref().is_some_and(|l| l.status_pending) {
-            self.write_status_now(Which::Log);
+            self.write_status_now(Which::Log, mode);
         }
     }
 
-    fn write_status_now(&mut self, w: Which) {
+    fn write_status_now(&mut self, w: Which, mode: Mode) {
         self.svc(w).status_pending = false;
         let pid = self.my_pid;
-        let r = status_files::write(self.svc(w), pid);
+        let r = status_files::write(self.svc(w), pid, mode);
         if let Err(e) = r {
             if self.dir_gone() {
                 self.vanished_now();

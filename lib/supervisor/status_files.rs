@@ -3,7 +3,7 @@
 //! 20-byte `status`, then svkit's extra record, each via `X.new` + rename.
 
 use super::service::Service;
-use crate::atomic_file::replace;
+use crate::atomic_file::{write_as, Mode};
 use crate::extstatus::{ExtStatus, WantWord};
 use crate::servicedir::supervise_files as sf;
 use crate::status::{stat_text, Status, Want};
@@ -13,7 +13,8 @@ use std::path::Path;
 /// Writes all status files of `svc`; `supervisor_pid` goes into
 /// svkit-status. Returns the first error (the remaining files are still
 /// attempted so a reader sees as much as possible).
-pub fn write(svc: &mut Service, supervisor_pid: u32) -> io::Result<()> {
+pub fn write(svc: &mut Service, supervisor_pid: u32, mode: Mode) -> io::Result<()> {
+    let replace = |path: &Path, contents: &[u8]| write_as(path, contents, mode);
     let mut first_err = None;
     let mut note = |r: io::Result<()>| {
         if let Err(e) = r {
