@@ -755,8 +755,9 @@ fn idle_supervise_never_wakes_up() {
     let sup = Sup::start(&dir);
     wait_running(&dir);
     wait_running(&dir.join("log"));
-    // Let start-up settle (status writes, reaping), then observe.
-    std::thread::sleep(Duration::from_millis(300));
+    // Start-up is over (status written, children reaped) once supervise
+    // blocks in poll; then observe.
+    wait_blocked_in_poll(sup.pid());
     let before = ctxt_switches(sup.pid());
     std::thread::sleep(Duration::from_millis(2500)); // observation window
     let after = ctxt_switches(sup.pid());

@@ -16,13 +16,13 @@ impl Supervisor {
         if w != Which::Main || self.vanished {
             return false;
         }
-        if control_script::find(byte).is_none() {
+        let Some(path) = control_script::find(byte) else {
             return false;
-        }
+        };
         // The script sees (and may read) the state the command asked for.
         self.flush_status();
         let stdout = self.pipe.as_ref().map(|p| p.w.as_raw_fd());
-        control_script::run(byte, stdout, &self.label)
+        control_script::run(&path, byte, stdout, &self.label)
     }
 
     /// One control byte for service `w`. Unknown bytes are ignored.

@@ -22,15 +22,12 @@ pub fn find(byte: u8) -> Option<CString> {
     CString::new(format!("./{name}")).ok()
 }
 
-/// Runs `control/<byte>` if it exists and is owner-executable. Returns
-/// true iff it exited 0 ("handled").
-pub fn run(byte: u8, stdout: Option<RawFd>, label: &str) -> bool {
-    let Some(path) = find(byte) else {
-        return false;
-    };
+/// Runs `control/<byte>`, found by `find` as `path`. Returns true iff it
+/// exited 0 ("handled").
+pub fn run(path: &CString, byte: u8, stdout: Option<RawFd>, label: &str) -> bool {
     let name = format!("control/{}", byte as char);
     let spawned = match spawn(&Exec {
-        argv: &[&path],
+        argv: &[path],
         cwd: None,
         stdin: None,
         stdout,

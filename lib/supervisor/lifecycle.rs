@@ -186,9 +186,11 @@ impl Supervisor {
     /// child that exits 111, exactly as runsv's.
     pub fn start(&mut self, w: Which, now: Instant) {
         let stdout = self.stdout_fd();
-        if w == Which::Main && !self.vanished && control_script::find(b'u').is_some() {
-            self.flush_status();
-            control_script::run(b'u', stdout, &self.label);
+        if w == Which::Main && !self.vanished {
+            if let Some(path) = control_script::find(b'u') {
+                self.flush_status();
+                control_script::run(&path, b'u', stdout, &self.label);
+            }
         }
         let label = self.label_of(w).to_string();
         let stdin = match w {

@@ -490,17 +490,7 @@ impl Engine {
             selected,
             ..
         } = self;
-        for (i, d) in dirs.iter_mut().enumerate() {
-            if !selected[i] {
-                continue;
-            }
-            if d.writes_file() {
-                d.put(sig, &buf[from..to]);
-            }
-            if tee_prefix(opts, d).is_some() {
-                tee.push(&[&buf[from..to]]);
-            }
-        }
+        fan_out(dirs, selected, sig, tee, opts, &buf[from..to]);
     }
 
     /// The newline that ends the current line.
@@ -514,17 +504,7 @@ impl Engine {
             selected,
             ..
         } = self;
-        for (i, d) in dirs.iter_mut().enumerate() {
-            if !selected[i] {
-                continue;
-            }
-            if d.writes_file() {
-                d.put(sig, b"\n");
-            }
-            if tee_prefix(opts, d).is_some() {
-                tee.push(&[b"\n"]);
-            }
-        }
+        fan_out(dirs, selected, sig, tee, opts, b"\n");
     }
 
     fn flush_all(&mut self) {
@@ -533,6 +513,26 @@ impl Engine {
         }
         self.tee.flush();
         self.err.flush();
+    }
+}
+
+/// `bytes` (part of the current line) to every selected directory's file
+/// and, where that directory tees, to stdout.
+fn fan_out(
+    dirs: &mut [LogDir],
+    selected: &[bool],
+    sig: &mut Signals,
+    tee: &mut Sink,
+    opts: &Options,
+    bytes: &[u8],
+) {
+    for (d, _) in dirs.iter_mut().zip(selected).filter(|(_, &on)| on) {
+        if d.writes_file() {
+            d.put(sig, bytes);
+        }
+        if tee_prefix(opts, d).is_some() {
+            tee.push(&[bytes]);
+        }
     }
 }
 
