@@ -11,7 +11,8 @@
 #   2. SERVICES services: start of the scanner until every run has executed;
 #      then TERM until the scanner has exited (namespace gone);
 #   3. idle: context switches of the scanner over 10 s with 100 services;
-#   4. memory: the scanner's PSS with 100 services.
+#   4. memory: the scanner's PSS with 100 services, alone and with its
+#      supervisors (its direct children).
 #
 # Environment: BENCH_SCANNERS (default "svkit runit s6 daemontools"; add
 # "svkit-dyn" for svscan and supervise linked dynamically, as `cargo
@@ -225,7 +226,14 @@ for s in "${SCANNERS[@]}"; do
     sleep 10
     c1=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$INIT/status")
     pss=$(awk '/^Pss:/ {print $2}' "/proc/$INIT/smaps_rollup")
-    echo "$s: $((c1 - c0)) wakeups in 10 s; PSS ${pss} KiB"
+    # The scanner and its supervisors together: svkit's built-in supervise
+    # shares pages with svscan, which lowers svscan's own PSS.
+    tree=$pss
+    for c in $(cat "/proc/$INIT/task/$INIT/children"); do
+        p=$(awk '/^Pss:/ {print $2}' "/proc/$c/smaps_rollup" 2>/dev/null) || continue
+        tree=$((tree + ${p:-0}))
+    done
+    echo "$s: $((c1 - c0)) wakeups in 10 s; PSS ${pss} KiB; with its 100 supervisors ${tree} KiB"
     stop_ns
 done
 fi

@@ -52,7 +52,7 @@ fn options() -> Options {
         .rescan_interval
         .map(|v| duration(&v, "invalid --rescan-interval"))
         .filter(|d| !d.is_zero());
-    let supervise = args.supervise.unwrap_or_else(svscan::default_supervise);
+    let supervise = args.supervise.or_else(svscan::supervise_from_env);
     let life = svscan::Lifecycle::from_env(args.lifecycle)
         .unwrap_or_else(|e| msg::fatal_plain(svscan::PROG, msg::exit::USAGE, e));
     Options {

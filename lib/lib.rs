@@ -10,6 +10,7 @@ pub mod errstr;
 pub mod extstatus;
 pub mod msg;
 pub mod procfs;
+pub mod proctitle;
 pub mod servicedir;
 pub mod spawn;
 pub mod status;

@@ -1,5 +1,7 @@
 //! The one fork/exec in svkit (supervise starting `run`, `finish`, the
-//! logger and control scripts; svscan starting supervise).
+//! logger and control scripts; svscan starting supervise, which by default
+//! is a fork of svscan running supervise's code without an exec: see
+//! `Image::Function`).
 //!
 //! Why not `std::process::Command`: a failed exec must still leave a child
 //! that exits 111 (runsv's contract: `finish` then gets `111 0`), every
@@ -17,9 +19,10 @@ use std::os::fd::{AsRawFd, RawFd};
 
 /// What to run and what it gets.
 pub struct Exec<'a> {
-    /// The program executed (`./run`, `/usr/bin/supervise`).
-    pub path: &'a CStr,
-    /// argv, without the terminating null (added here).
+    /// What the child becomes.
+    pub image: Image<'a>,
+    /// argv, without the terminating null (added here). For a `Function`
+    /// it is the process's name and title, as `ps` shows them.
     pub argv: &'a [&'a CStr],
     /// The environment as `KEY=VALUE` strings, null-terminated; `None`
     /// passes the caller's own environment on.
@@ -37,6 +40,17 @@ pub struct Exec<'a> {
     pub nofile: Option<libc::rlimit>,
     /// How a failed exec (or a failed chdir/dup2 before it) is reported.
     pub on_failure: OnFailure<'a>,
+}
+
+pub enum Image<'a> {
+    /// The program executed (`./run`, `/usr/bin/supervise`).
+    Program(&'a CStr),
+    /// No exec: the forked child closes every descriptor but 0-2 and
+    /// those in `fds`, takes `envp` as its environment and `argv` as its
+    /// name and title, runs the function and exits with what it returns.
+    /// Only for single-threaded callers (the child may allocate), and the
+    /// caller's other state (heap, memory maps) stays in the child.
+    Function(&'a dyn Fn() -> i32, Option<&'a crate::proctitle::TitleArea>),
 }
 
 pub enum OnFailure<'a> {
@@ -57,9 +71,47 @@ pub struct Spawned {
 }
 
 const MAX_ARGS: usize = 8;
+/// 0, 1, 2 and the descriptors a `Function` child keeps.
+const MAX_KEPT_FDS: usize = 8;
+
+extern "C" {
+    /// glibc's environment, which `getenv` (and so `std::env`) reads.
+    static mut environ: *const *const libc::c_char;
+}
+
+/// Closes every descriptor not in `keep` (which it sorts), with
+/// close_range(2); before Linux 5.9, one close(2) per descriptor below the
+/// file limit.
+unsafe fn close_all_but(keep: &mut [RawFd]) {
+    keep.sort_unstable();
+    let mut next: libc::c_uint = 0;
+    for &fd in keep.iter().chain(std::iter::once(&RawFd::MAX)) {
+        let fd = fd as libc::c_uint;
+        if fd > next {
+            close_range(next, fd - 1);
+        }
+        next = next.max(fd.saturating_add(1));
+    }
+}
+
+unsafe fn close_range(first: libc::c_uint, last: libc::c_uint) {
+    if libc::syscall(libc::SYS_close_range, first, last, 0) == 0 {
+        return;
+    }
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+    let end = (lim.rlim_cur.min(1 << 20) as libc::c_uint).min(last.saturating_add(1));
+    for fd in first..end {
+        libc::close(fd as libc::c_int);
+    }
+}
 
 pub fn spawn(e: &Exec) -> Result<Spawned, Errno> {
     assert!(!e.argv.is_empty() && e.argv.len() < MAX_ARGS);
+    assert!(e.fds.len() + 3 <= MAX_KEPT_FDS);
     let mut argv: [*const libc::c_char; MAX_ARGS] = [std::ptr::null(); MAX_ARGS];
     for (slot, a) in argv.iter_mut().zip(e.argv) {
         *slot = a.as_ptr();
@@ -72,7 +124,11 @@ pub fn spawn(e: &Exec) -> Result<Spawned, Errno> {
         OnFailure::Message(_) => None,
     };
     let plan = ChildPlan {
-        path: e.path.as_ptr(),
+        image: match e.image {
+            Image::Program(path) => ChildImage::Program(path.as_ptr()),
+            Image::Function(f, title) => ChildImage::Function(f, title),
+        },
+        args: e.argv,
         argv: &argv,
         envp: e.envp.map(|v| v.as_ptr()),
         cwd: e.cwd.map(|c| c.as_ptr()),
@@ -97,7 +153,9 @@ pub fn spawn(e: &Exec) -> Result<Spawned, Errno> {
 
     // SAFETY: svkit's programs are single-threaded, and the child branch
     // below only calls async-signal-safe functions on data prepared above
-    // (no allocation, no locks), then execs or _exits.
+    // (no allocation, no locks), then execs or _exits; an
+    // `Image::Function` runs ordinary code, which a single-threaded
+    // caller's child may (see `become_function`).
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(Errno::last());
@@ -132,9 +190,15 @@ fn read_errno(r: &std::os::fd::OwnedFd) -> Option<Errno> {
     (got == 4).then(|| Errno::from_raw(i32::from_ne_bytes(buf)))
 }
 
+enum ChildImage<'a> {
+    Program(*const libc::c_char),
+    Function(&'a dyn Fn() -> i32, Option<&'a crate::proctitle::TitleArea>),
+}
+
 /// Everything the child uses, prepared before fork.
 struct ChildPlan<'a> {
-    path: *const libc::c_char,
+    image: ChildImage<'a>,
+    args: &'a [&'a CStr],
     argv: &'a [*const libc::c_char; MAX_ARGS],
     envp: Option<*const *const libc::c_char>,
     cwd: Option<*const libc::c_char>,
@@ -188,11 +252,48 @@ impl ChildPlan<'_> {
                 self.fail();
             }
         }
+        let path = match self.image {
+            ChildImage::Program(path) => path,
+            ChildImage::Function(f, title) => self.become_function(f, title),
+        };
         match self.envp {
-            Some(env) => libc::execve(self.path, self.argv.as_ptr(), env),
-            None => libc::execv(self.path, self.argv.as_ptr()),
+            Some(env) => libc::execve(path, self.argv.as_ptr(), env),
+            None => libc::execv(path, self.argv.as_ptr()),
         };
         self.fail()
+    }
+
+    /// The no-exec branch: what an exec would have done for the program
+    /// (close the caller's descriptors, replace the environment and the
+    /// name), then the function. Unlike the rest of the child, this part
+    /// is ordinary code: the caller is single-threaded, so no lock can be
+    /// held by a thread that did not survive the fork.
+    unsafe fn become_function(
+        &self,
+        f: &dyn Fn() -> i32,
+        title: Option<&crate::proctitle::TitleArea>,
+    ) -> ! {
+        // 0-2 and the targets in `fds` (`spawn` checked they fit).
+        let mut keep: [RawFd; MAX_KEPT_FDS] = [0, 1, 2, 0, 0, 0, 0, 0];
+        for (slot, &(_, dst)) in keep[3..].iter_mut().zip(self.fds) {
+            *slot = dst;
+        }
+        close_all_but(&mut keep[..3 + self.fds.len()]);
+        crate::proctitle::set_name(self.args[0]);
+        if let Some(env) = self.envp {
+            // SAFETY: the array and its strings were made before the fork
+            // by frames this child never returns to, so they live as long
+            // as it does; nothing else runs to race on `environ`.
+            environ = env;
+            if let Some(area) = title {
+                // SAFETY: `environ` no longer points into the area (the
+                // original environment strings), and nothing here reads
+                // the original argv. Without a new environment the title
+                // stays as it was.
+                area.set(self.args);
+            }
+        }
+        libc::_exit(f())
     }
 
     unsafe fn fail(&self) -> ! {

@@ -723,3 +723,127 @@ fn main_command_gets_the_terminal() {
         "the command is the terminal's foreground group"
     );
 }
+
+/// The targets of `pid`'s descriptors above 2 ("pipe:[..]", paths, ...).
+fn fd_targets(pid: u32) -> Vec<String> {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) > Some(2))
+                .filter_map(|e| fs::read_link(e.path()).ok())
+                .map(|l| l.to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// argv as /proc/PID/cmdline gives it, without the NUL padding a renamed
+/// process may leave at its end.
+fn cmdline(pid: u32) -> Vec<String> {
+    let raw = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let mut args: Vec<String> = raw
+        .split(|&b| b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    while args.last().is_some_and(|a| a.is_empty()) {
+        args.pop();
+    }
+    args
+}
+
+#[test]
+fn builtin_supervise_is_named_supervise_and_holds_none_of_svscans_descriptors() {
+    let _load = shared();
+    let a = Area::new("svscan-builtin");
+    // Built aside with its log/ and renamed in, so its supervise gets a
+    // log pipe from the start.
+    let staging = a.tmp.join("staging-logged");
+    write_script(
+        staging.join("run"),
+        &format!(
+            "#!/bin/sh\necho $$ >> {}\nexec sleep 1000",
+            a.trace("logged.pid").display()
+        ),
+    );
+    write_script(
+        staging.join("log/run"),
+        &format!("#!/bin/sh\nexec cat > {}", a.trace("log").display()),
+    );
+    fs::rename(&staging, a.scan().join("logged")).unwrap();
+    // A name longer than svscan's own argv, so the title runs on into
+    // the environment area.
+    let long = "a-service-name-longer-than-the-original-command-line-".repeat(3);
+    a.sleeper(&long);
+    let mut ns = a.start_pid1(&[]);
+    a.wait_started("logged");
+    a.wait_started(&long);
+    let sups = wait_for(LONG, || {
+        let s = children_named(ns.init, "supervise");
+        (s.len() == 2).then_some(s)
+    })
+    .expect("two supervise processes named supervise");
+
+    let scan = a.scan().to_string_lossy().into_owned();
+    let svscan_fds = fd_targets(ns.init);
+    assert!(svscan_fds.contains(&scan), "svscan's lock: {svscan_fds:?}");
+    assert!(svscan_fds.iter().any(|t| t == "anon_inode:inotify"));
+    let mut titles = Vec::new();
+    for pid in sups {
+        let args = cmdline(pid);
+        let fds = fd_targets(pid);
+        assert!(!fds.contains(&scan), "svscan's lock leaked: {fds:?}");
+        assert!(!fds.iter().any(|t| t == "anon_inode:inotify"), "{fds:?}");
+        let pipes = fds.iter().filter(|t| t.starts_with("pipe:")).count();
+        if args == ["supervise", "logged"] {
+            assert_eq!(pipes, 2, "its own log pipe only: {fds:?}");
+        } else {
+            // A long title is one string, as setproctitle makes it.
+            assert_eq!(args, [format!("supervise {long}")]);
+            assert_eq!(pipes, 0, "another service's log pipe: {fds:?}");
+        }
+        titles.push(args.join(" "));
+    }
+    titles.sort();
+    assert_eq!(
+        titles,
+        [format!("supervise {long}"), "supervise logged".into()]
+    );
+    ns.signal(libc::SIGTERM);
+    assert_eq!(ns.wait(LONG).code(), Some(0), "stderr:\n{}", a.stderr());
+}
+
+#[test]
+fn supervise_option_execs_that_program() {
+    let _load = shared();
+    let a = Area::new("svscan-exec");
+    a.sleeper("svc");
+    let wrapper = a.tmp.join("my-supervise");
+    write_script(
+        &wrapper,
+        &format!(
+            "#!/bin/sh\necho \"$@\" >> {}\nexec {} \"$@\"",
+            a.trace("wrapper").display(),
+            bin("supervise").display()
+        ),
+    );
+    let mut ns = a.start_pid1(&["--supervise", wrapper.to_str().unwrap()]);
+    a.wait_started("svc");
+    assert_eq!(a.read_trace("wrapper"), "svc\n");
+    let sup = wait_for(LONG, || {
+        children_named(ns.init, "supervise").first().copied()
+    })
+    .expect("the exec'd supervise");
+    assert_eq!(
+        fs::read_link(format!("/proc/{sup}/exe")).unwrap(),
+        bin("supervise").canonicalize().unwrap()
+    );
+    assert_eq!(
+        cmdline(sup),
+        [
+            bin("supervise").to_string_lossy().into_owned(),
+            "svc".into()
+        ]
+    );
+    ns.signal(libc::SIGTERM);
+    assert_eq!(ns.wait(LONG).code(), Some(0), "stderr:\n{}", a.stderr());
+}

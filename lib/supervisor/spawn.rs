@@ -37,7 +37,7 @@ pub fn spawn(e: &Exec) -> Result<Spawned, Errno> {
         n += 1;
     }
     crate::spawn::spawn(&crate::spawn::Exec {
-        path: e.argv[0],
+        image: crate::spawn::Image::Program(e.argv[0]),
         argv: e.argv,
         envp: None,
         cwd: e.cwd,

@@ -160,7 +160,7 @@ fn start_services(
             }
         }
     };
-    let spawner = match Spawner::new(&opts.supervise, &scandir, file_limit, &env) {
+    let spawner = match Spawner::new(opts.supervise.as_deref(), &scandir, file_limit, &env) {
         Ok(s) => s,
         Err(e) => msg::fatal(PROG, msg::exit::SYSTEM, "unable to prepare supervise", e),
     };

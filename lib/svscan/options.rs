@@ -24,8 +24,9 @@ pub struct Options {
     pub scandir: PathBuf,
     /// The one bound on the whole shutdown sequence.
     pub shutdown_timeout: Duration,
-    /// The `supervise` program started for each service.
-    pub supervise: PathBuf,
+    /// The `supervise` program exec'd for each service; `None`: the
+    /// built-in one (a fork of svscan, no exec).
+    pub supervise: Option<PathBuf>,
     /// Periodic full rescan in addition to inotify (`None` = never).
     pub rescan_interval: Option<Duration>,
     /// Scan periodically instead of using inotify.
@@ -271,22 +272,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// The `supervise` binary: `$SVKIT_SUPERVISE`, else the `supervise` next to
-/// this executable, else `supervise` looked up in `PATH`. The sibling comes
-/// first because Debian's daemontools also installs a `/usr/bin/supervise`.
-pub fn default_supervise() -> PathBuf {
-    if let Some(p) = std::env::var_os(ENV_SUPERVISE).filter(|v| !v.is_empty()) {
-        return PathBuf::from(p);
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(dir) = exe.parent() {
-            let sibling = dir.join("supervise");
-            if sibling.is_file() {
-                return sibling;
-            }
-        }
-    }
-    PathBuf::from("supervise")
+/// The `supervise` program to exec when `--supervise` is not given:
+/// `$SVKIT_SUPERVISE`, else none (the built-in supervise).
+pub fn supervise_from_env() -> Option<PathBuf> {
+    std::env::var_os(ENV_SUPERVISE)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// Makes `path` absolute against the current directory without resolving
@@ -413,8 +404,8 @@ const SPECS: &[Spec] = &[
         None,
         Some("PATH"),
         Kind::Path,
-        "supervise program to run [env: SVKIT_SUPERVISE] \
-         [default: the supervise next to svscan, else from PATH]",
+        "supervise program to exec for each service [env: SVKIT_SUPERVISE] \
+         [default: the built-in supervise, without an exec]",
     ),
     spec(
         Opt::InitDir,

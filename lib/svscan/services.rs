@@ -326,7 +326,11 @@ impl Svscan {
                     PROG,
                     format!(
                         "unable to start {} {}",
-                        self.opts.supervise.display(),
+                        self.opts
+                            .supervise
+                            .as_deref()
+                            .unwrap_or("supervise".as_ref())
+                            .display(),
                         name.to_string_lossy()
                     ),
                     e,

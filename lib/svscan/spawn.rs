@@ -1,17 +1,29 @@
 //! Starting one `supervise` per service (through `crate::spawn`):
 //! everything (argv, environment, paths, /dev/null) is prepared once or
-//! before the fork, and svscan does not wait for the exec to happen.
+//! before the fork, and svscan does not wait for the child.
 //! (std's `Command` blocks the parent until the child has exec'd, which
 //! made a thousand starts wait on the scheduler one by one.)
 //!
-//! The child gets its own session (so a terminal's Ctrl-C reaches only the
-//! main command), stdin from /dev/null, this service's log pipe without
-//! close-on-exec, the file limit svscan itself started with, an empty
-//! signal mask and default dispositions. If the exec fails, the child
-//! says so and exits 111; svscan sees that like any supervise exit.
+//! By default the child is not exec'd: svscan holds supervise's code, and
+//! the forked child runs it (`crate::supervisor::supervise`) under the
+//! name `supervise NAME`. What that saves is an exec and, above all,
+//! glibc's start-up in every supervise: its CPU and cache probing runs
+//! cpuid dozens of times, each a trap to the hypervisor on a virtual
+//! machine, and was half of supervise's CPU time while a thousand
+//! services started. `--supervise PATH` (or SVKIT_SUPERVISE) execs PATH
+//! instead.
+//!
+//! Either way the child gets its own session (so a terminal's Ctrl-C
+//! reaches only the main command), stdin from /dev/null, this service's
+//! log pipe without close-on-exec, the file limit svscan itself started
+//! with, an empty signal mask and default dispositions, and none of
+//! svscan's other descriptors. If the exec fails, the child says so and
+//! exits 111; svscan sees that like any supervise exit.
 
 use super::logpipe::ENV_LOG_PIPE;
 use crate::container::envdump::EnvMap;
+use crate::proctitle::TitleArea;
+use crate::spawn::Image;
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -64,7 +76,12 @@ fn resolve(program: &Path) -> PathBuf {
 }
 
 pub struct Spawner {
-    program: CString,
+    /// The program exec'd; `None`: the built-in supervise.
+    program: Option<CString>,
+    /// argv[0]: the program, or `supervise` for the built-in one.
+    name: CString,
+    /// Where the built-in supervise writes its `ps` title.
+    title: Option<TitleArea>,
     scandir: CString,
     /// The container's environment without SVKIT_LOG_PIPE.
     base_env: Vec<CString>,
@@ -75,12 +92,12 @@ pub struct Spawner {
 
 impl Spawner {
     pub fn new(
-        supervise: &Path,
+        supervise: Option<&Path>,
         scandir: &Path,
         file_limit: Option<FileLimit>,
         env: &EnvMap,
     ) -> std::io::Result<Spawner> {
-        let program = resolve(supervise);
+        let program = supervise.map(resolve);
         let base_env = env
             .iter()
             .filter(|(k, _)| k.as_os_str() != ENV_LOG_PIPE)
@@ -92,10 +109,19 @@ impl Spawner {
             })
             .collect();
         let devnull = std::fs::File::open("/dev/null")?.into();
-        let exec_failed =
-            format!("svscan: warning: unable to execute {}\n", program.display()).into_bytes();
+        let exec_failed = match &program {
+            Some(p) => format!("svscan: warning: unable to execute {}\n", p.display()),
+            None => String::new(),
+        }
+        .into_bytes();
+        let program = match program {
+            Some(p) => Some(cstring(p.as_os_str().as_bytes())?),
+            None => None,
+        };
         Ok(Spawner {
-            program: cstring(program.as_os_str().as_bytes())?,
+            name: program.clone().unwrap_or_else(|| c"supervise".into()),
+            title: program.is_none().then(TitleArea::of_self).flatten(),
+            program,
             scandir: cstring(scandir.as_os_str().as_bytes())?,
             base_env,
             devnull,
@@ -135,9 +161,13 @@ impl Spawner {
             fds[n + 1] = (w, w);
             n += 2;
         }
+        let builtin = || crate::supervisor::supervise(name);
         let spawned = crate::spawn::spawn(&crate::spawn::Exec {
-            path: &self.program,
-            argv: &[&self.program, &arg],
+            image: match &self.program {
+                Some(path) => Image::Program(path),
+                None => Image::Function(&builtin, self.title.as_ref()),
+            },
+            argv: &[&self.name, &arg],
             envp: Some(&envp),
             cwd: Some(&self.scandir),
             fds: &fds[..n],
