@@ -17,7 +17,9 @@
 # Environment: BENCH_SCANNERS (default "svkit runit s6 daemontools"; add
 # "svkit-dyn" for svscan and supervise linked dynamically, as `cargo
 # install` builds them outside this repository's .cargo/config.toml; the
-# default build is static and position-dependent), BENCH_SECTIONS (default
+# default build is static and position-dependent; "svkit-exec" for svscan
+# executing the supervise binary instead of its built-in supervise),
+# BENCH_SECTIONS (default
 # "1 2 3"), BENCH_DIR (where the service directories are made; default
 # /tmp; a tmpfs there takes the file system's inode allocation out of the
 # figures), BENCH_COOL (seconds to wait before each scanner's 1000-service
@@ -62,7 +64,7 @@ SECTIONS=" ${BENCH_SECTIONS:-1 2 3} "
 section() { [[ $SECTIONS == *" $1 "* ]]; }
 have() {
     case $1 in
-        svkit) true ;;
+        svkit | svkit-exec) true ;;
         svkit-dyn) [ -x "$SVSCAN_DYN" ] ;;
         runit) command -v runsvdir >/dev/null ;;
         s6) command -v s6-svscan >/dev/null ;;
@@ -72,6 +74,7 @@ have() {
 cmd_of() {
     case $1 in
         svkit) echo "$SVSCAN" ;;
+        svkit-exec) echo "$SVSCAN --supervise $ROOT/target/release/supervise" ;;
         svkit-dyn) echo "$SVSCAN_DYN" ;;
         runit) echo "runsvdir -P" ;;
         s6) echo "s6-svscan -c $((N + 100))" ;;
