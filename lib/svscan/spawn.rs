@@ -17,8 +17,9 @@
 //! reaches only the main command), stdin from /dev/null, this service's
 //! log pipe without close-on-exec, the file limit svscan itself started
 //! with, an empty signal mask and default dispositions, and none of
-//! svscan's other descriptors. If the exec fails, the child says so and
-//! exits 111; svscan sees that like any supervise exit.
+//! svscan's other descriptors. If the exec (or the set-up before it)
+//! fails, the child says so and exits 111; svscan sees that like any
+//! supervise exit.
 
 use super::logpipe::ENV_LOG_PIPE;
 use crate::container::envdump::EnvMap;
@@ -111,7 +112,8 @@ impl Spawner {
         let devnull = std::fs::File::open("/dev/null")?.into();
         let exec_failed = match &program {
             Some(p) => format!("svscan: warning: unable to execute {}\n", p.display()),
-            None => String::new(),
+            // Only a failed chdir or dup2 before it gets there.
+            None => "svscan: warning: unable to start the built-in supervise\n".into(),
         }
         .into_bytes();
         let program = match program {
