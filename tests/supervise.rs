@@ -4,7 +4,7 @@
 mod common;
 mod supervise_common;
 
-use common::{bin, pid_alive, wait_for, wait_until, write_script, TempDir};
+use common::{bin, pid_alive, wait_blocked_in_poll, wait_for, wait_until, write_script, TempDir};
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;

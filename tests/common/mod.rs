@@ -173,3 +173,21 @@ pub fn is_root() -> bool {
     // SAFETY: geteuid(2) has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }
+
+/// Waits until `pid` sleeps in poll(2)/ppoll(2): the point where
+/// a supervisor has done all its work and blocks.
+pub fn wait_blocked_in_poll(pid: u32) {
+    let calls = [libc::SYS_ppoll.to_string(), POLL.to_string()];
+    wait_until(Duration::from_secs(10), "blocked in poll", || {
+        let call = fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+        call.split_whitespace()
+            .next()
+            .is_some_and(|n| calls.iter().any(|c| c == n))
+    });
+}
+
+/// poll(2)'s number, where the architecture still has it.
+#[cfg(target_arch = "x86_64")]
+const POLL: libc::c_long = libc::SYS_poll;
+#[cfg(not(target_arch = "x86_64"))]
+const POLL: libc::c_long = libc::SYS_ppoll;

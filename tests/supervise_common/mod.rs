@@ -204,24 +204,6 @@ pub fn ctxt_switches(pid: u32) -> u64 {
         .sum()
 }
 
-/// Waits until `pid` sleeps in poll(2)/ppoll(2): the point where
-/// supervise has done all its work and blocks.
-pub fn wait_blocked_in_poll(pid: u32) {
-    let calls = [libc::SYS_ppoll.to_string(), POLL.to_string()];
-    wait_until(LONG, "supervise blocked in poll", || {
-        let call = fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
-        call.split_whitespace()
-            .next()
-            .is_some_and(|n| calls.iter().any(|c| c == n))
-    });
-}
-
-/// poll(2)'s number, where the architecture still has it.
-#[cfg(target_arch = "x86_64")]
-const POLL: libc::c_long = libc::SYS_poll;
-#[cfg(not(target_arch = "x86_64"))]
-const POLL: libc::c_long = libc::SYS_ppoll;
-
 /// Waits until svkit-status satisfies `pred` (it is written after
 /// `status`, so a reader that just saw `status` change must wait for it).
 pub fn wait_ext(dir: &Path, what: &str, pred: impl Fn(&ExtStatus) -> bool) -> ExtStatus {
