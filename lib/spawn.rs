@@ -11,7 +11,9 @@
 //! the child needs (argv and envp pointers, the empty signal set, the
 //! default action, the file limit) is prepared before `fork()`, and the
 //! child only makes async-signal-safe system calls: setsid, sigaction,
-//! sigprocmask, setrlimit, chdir, dup2, fcntl, execve, write, _exit.
+//! sigprocmask, setrlimit, chdir, dup2, fcntl, execve, write, _exit
+//! (until an `Image::Function` starts, which single-threaded callers only
+//! use).
 
 use nix::errno::Errno;
 use std::ffi::CStr;
