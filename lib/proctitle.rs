@@ -24,11 +24,8 @@ impl TitleArea {
     /// This process's area, from /proc/self/stat (fields 48-51). None when
     /// the kernel hides them or the layout is not the usual one.
     pub fn of_self() -> Option<TitleArea> {
-        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-        // Fields after the parenthesised comm, which may hold spaces;
-        // the first of them is field 3.
-        let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
-        let field = |n: usize| fields.get(n - 3)?.trim().parse::<usize>().ok();
+        let stat = crate::procfs::Stat::read("self")?;
+        let field = |n| stat.field(n).and_then(|v| usize::try_from(v).ok());
         let (start, args_end) = (field(48)?, field(49)?);
         let (env_start, env_end) = (field(50)?, field(51)?);
         if start == 0 || args_end <= start {

@@ -508,17 +508,11 @@ fn group_members(pgid: Pid) -> Option<Vec<Pid>> {
         else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        let Some(stat) = crate::procfs::Stat::read(pid) else {
             continue;
         };
-        // Fields after the parenthesised command name: state, ppid, pgrp.
-        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            continue;
-        };
-        let mut fields = after.split_whitespace();
-        let state = fields.next();
-        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
-        if pgrp == Some(pgid.as_raw_nonzero().get()) && state != Some("Z") {
+        let pgrp = stat.field(5).and_then(|g| i32::try_from(g).ok());
+        if pgrp == Some(pgid.as_raw_nonzero().get()) && stat.text(3) != Some("Z") {
             out.extend(Pid::from_raw(pid));
         }
     }

@@ -77,9 +77,7 @@ pub fn parent_map() -> HashMap<i32, i32> {
 }
 
 fn read_ppid(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(1)?.parse().ok()
+    crate::procfs::Stat::read(pid)?.field(4)?.try_into().ok()
 }
 
 /// All descendants of the `roots` (not the roots themselves).
