@@ -7,7 +7,7 @@
 #![cfg_attr(not(test), no_main)]
 
 #[cfg(not(test))]
-use svkit::{msg, supervisor};
+use svkit::supervisor;
 
 #[cfg(not(test))]
 #[no_mangle]
@@ -24,7 +24,7 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
         }
         _ => {
             eprint!("{}", supervisor::USAGE);
-            msg::exit::USAGE
+            svkit::exit::USAGE
         }
     }
 }

@@ -1,5 +1,4 @@
 //! svlog: svlogd-compatible rotating logger. See svlog(8).
-use svkit::msg;
 use svkit::svlog::{options, PROG};
 
 fn main() {
@@ -11,7 +10,7 @@ fn main() {
         Err(options::UsageError(why)) => {
             // One write, so the two lines stay together on a shared stderr.
             eprint!("{PROG}: fatal: {why}\n{PROG}: usage: {}\n", options::USAGE);
-            std::process::exit(msg::exit::USAGE);
+            std::process::exit(svkit::exit::USAGE);
         }
     }
 }

@@ -13,7 +13,7 @@ use svkit::svscan::{self, Cli, Options};
 fn duration(value: &str, what: &str) -> std::time::Duration {
     match svscan::parse_duration(value) {
         Ok(d) => d,
-        Err(e) => msg::fatal(svscan::PROG, msg::exit::USAGE, what, e),
+        Err(e) => msg::fatal(svscan::PROG, svkit::exit::USAGE, what, e),
     }
 }
 
@@ -36,7 +36,7 @@ fn options() -> Options {
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
             std::process::exit(0);
         }
-        Err(what) => msg::fatal(svscan::PROG, msg::exit::USAGE, what, svscan::USAGE),
+        Err(what) => msg::fatal(svscan::PROG, svkit::exit::USAGE, what, svscan::USAGE),
     };
     let scandir = args
         .scandir
@@ -54,7 +54,7 @@ fn options() -> Options {
         .filter(|d| !d.is_zero());
     let supervise = args.supervise.or_else(svscan::supervise_from_env);
     let life = svscan::Lifecycle::from_env(args.lifecycle)
-        .unwrap_or_else(|e| msg::fatal_plain(svscan::PROG, msg::exit::USAGE, e));
+        .unwrap_or_else(|e| msg::fatal_plain(svscan::PROG, svkit::exit::USAGE, e));
     Options {
         scandir: svscan::absolute(scandir),
         shutdown_timeout,

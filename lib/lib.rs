@@ -3,18 +3,28 @@
 //! into the modules here, so every program speaks the on-disk protocol the
 //! same way.
 
+// Unsafe code is allowed only in the modules that opt out with an inner
+// `#![allow(unsafe_code)]` (spawn: fork/exec; sys: the raw libc edges),
+// each block with a `// SAFETY:` line.
+#![deny(unsafe_code)]
+
 // The runit protocol, once.
 pub mod atomic_file;
 pub mod control;
 pub mod errstr;
 pub mod extstatus;
-pub mod msg;
-pub mod procfs;
-pub mod proctitle;
 pub mod servicedir;
-pub mod spawn;
 pub mod status;
 pub mod tai64n;
+
+// Machinery every program shares.
+pub mod child;
+pub mod exit;
+pub mod inotify;
+pub mod msg;
+pub mod procfs;
+pub mod spawn;
+pub mod sys;
 
 // One module per program family.
 pub mod chpst;

@@ -7,19 +7,6 @@
 use std::fmt::Display;
 use std::io::Write;
 
-/// Exit codes shared by the suite (the s6/runit convention).
-pub mod exit {
-    pub const OK: i32 = 0;
-    /// A wait ran out of time.
-    pub const TIMEOUT: i32 = 99;
-    /// Bad command line.
-    pub const USAGE: i32 = 100;
-    /// Another supervisor already owns the directory.
-    pub const LOCKED: i32 = 111;
-    /// A system call failed.
-    pub const SYSTEM: i32 = 111;
-}
-
 fn emit(prog: &str, level: &str, what: &dyn Display, why: Option<&dyn Display>) {
     let line = match why {
         Some(why) => format!("{prog}: {level}: {what}: {why}\n"),

@@ -1,58 +1,95 @@
-//! The one fork/exec in svkit (supervise starting `run`, `finish`, the
-//! logger and control scripts; svscan starting supervise, which by default
-//! is a fork of svscan running supervise's code without an exec: see
-//! `Image::Function`).
+//! The one fork/exec in svkit: supervise starting `run`, `finish`, the
+//! logger and control scripts; svscan starting supervise, the main
+//! command, init scripts, hooks and checks; svctl running `check`; svlog
+//! running processors. Every child svkit starts comes through here, so
+//! every child gets the same clean start:
+//!
+//! - every signal disposition reset to the default and an empty signal
+//!   mask (a supervisor blocks and ignores signals; its children must not
+//!   inherit that), including 32 and 33, which glibc's `sigaction` refuses
+//!   to touch;
+//! - the resource limits the caller was started with (`Exec::rlimits`:
+//!   svscan raises its own file limit, its children must not see that);
+//! - its own session or process group when asked (so a group kill reaches
+//!   the child's own children and terminal signals do not);
+//! - descriptors placed on arbitrary numbers (`Exec::fds`);
+//! - optionally the terminal's foreground (the container's main command).
 //!
 //! Why not `std::process::Command`: a failed exec must still leave a child
 //! that exits 111 (runsv's contract: `finish` then gets `111 0`), every
 //! signal disposition must be reset (Command resets only SIGPIPE), a
-//! descriptor must be able to land on an arbitrary number, and svscan must
-//! not wait for each of a thousand children to reach exec. So everything
-//! the child needs (argv and envp pointers, the empty signal set, the
-//! default action, the file limit) is prepared before `fork()`, and the
-//! child only makes async-signal-safe system calls: setsid, sigaction,
-//! sigprocmask, setrlimit, chdir, dup2, fcntl, execve, write, _exit
-//! (until an `Image::Function` starts, which single-threaded callers only
-//! use).
+//! descriptor must be able to land on any number, and svscan must not wait
+//! for each of a thousand children to reach exec. Everything the child
+//! needs (argv and envp pointers, PATH candidates, the empty signal set,
+//! the default action, the limits) is prepared before `fork()`, and the
+//! child only makes async-signal-safe system calls: setsid, setpgid,
+//! tcsetpgrp, sigaction, sigprocmask, setrlimit, chdir, dup2, fcntl,
+//! execve, write, _exit.
+//!
+//! The PATH search is here too ([`Search`]), done the way runit's
+//! `pathexec_run` does it, so chpst, `svctl exec` and the main command
+//! find programs alike.
+#![allow(unsafe_code)]
 
+use crate::container::envdump::EnvMap;
 use nix::errno::Errno;
-use std::ffi::CStr;
-use std::os::fd::{AsRawFd, RawFd};
+use std::ffi::{CStr, CString, OsStr};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 
 /// What to run and what it gets.
 pub struct Exec<'a> {
-    /// What the child becomes.
-    pub image: Image<'a>,
-    /// argv, without the terminating null (added here). For a `Function`
-    /// it is the process's name and title, as `ps` shows them.
+    pub program: Program<'a>,
+    /// argv, without the terminating null (added here).
     pub argv: &'a [&'a CStr],
-    /// The environment as `KEY=VALUE` strings, null-terminated; `None`
-    /// passes the caller's own environment on.
-    pub envp: Option<&'a [*const libc::c_char]>,
+    /// The environment; `None` passes the caller's own on.
+    pub env: Option<&'a Envp>,
     /// Directory to change to first (relative to the caller's cwd).
     pub cwd: Option<&'a CStr>,
     /// Descriptors the program gets: `(source, target)`, applied in order.
     /// `source == target` keeps the descriptor as it is, minus
     /// close-on-exec.
     pub fds: &'a [(RawFd, RawFd)],
-    /// New session and process group (services, so that a group kill
-    /// reaches their children and terminal signals do not).
-    pub setsid: bool,
-    /// RLIMIT_NOFILE to restore in the child.
-    pub nofile: Option<libc::rlimit>,
+    pub group: Group,
+    /// Make the child's process group the terminal's foreground group
+    /// (if fd 0 is a terminal). Needs `Group::Leader` or `Group::Session`
+    /// is pointless (a new session has no terminal): use `Leader`.
+    pub foreground: bool,
+    /// Resource limits to set in the child (the caller's original ones).
+    pub rlimits: &'a [Rlimit],
+    /// Pass on no descriptor but 0-2 and the targets in `fds`: those the
+    /// caller inherited without close-on-exec (a build tool's jobserver,
+    /// a container runtime's leftovers) stop here.
+    pub close_others: bool,
     /// How a failed exec (or a failed chdir/dup2 before it) is reported.
     pub on_failure: OnFailure<'a>,
 }
 
-pub enum Image<'a> {
-    /// The program executed (`./run`, `/usr/bin/supervise`).
-    Program(&'a CStr),
-    /// No exec: the forked child closes every descriptor but 0-2 and
-    /// those in `fds`, takes `envp` as its environment and `argv` as its
-    /// name and title, runs the function and exits with what it returns.
-    /// Only for single-threaded callers (the child may allocate), and the
-    /// caller's other state (heap, memory maps) stays in the child.
-    Function(&'a dyn Fn() -> i32, Option<&'a crate::proctitle::TitleArea>),
+/// Which program: a path, or a name looked up in PATH.
+#[derive(Clone, Copy)]
+pub enum Program<'a> {
+    /// Executed as it is (`./run`, `/usr/bin/supervise`).
+    Path(&'a CStr),
+    /// The candidates of a PATH search, tried in order.
+    Search(&'a Search),
+}
+
+/// The child's process group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    /// Stay in the caller's group and session.
+    Inherit,
+    /// A new process group led by the child, in the caller's session.
+    Leader,
+    /// A new session (and so a new process group) led by the child.
+    Session,
+}
+
+/// One resource limit, as `setrlimit(2)` takes it.
+#[derive(Clone, Copy, Debug)]
+pub struct Rlimit {
+    pub resource: libc::__rlimit_resource_t,
+    pub limit: libc::rlimit,
 }
 
 pub enum OnFailure<'a> {
@@ -64,79 +101,209 @@ pub enum OnFailure<'a> {
     Message(&'a [u8]),
 }
 
-/// A started child. Whatever failed before exec, the child exits 111 on
-/// its own and is reaped like any other.
+/// A started child. Whatever failed before exec, the child exits
+/// [`EXEC_FAILED`] on its own and is reaped like any other.
+#[derive(Debug)]
 pub struct Spawned {
     pub pid: i32,
     /// The exec error (`OnFailure::Report` only).
     pub exec_error: Option<Errno>,
 }
 
-const MAX_ARGS: usize = 8;
-/// 0, 1, 2 and the descriptors a `Function` child keeps.
-const MAX_KEPT_FDS: usize = 8;
+/// A child whose exec failed exits with this (runsv's convention).
+pub const EXEC_FAILED: i32 = crate::exit::SYSTEM;
 
-extern "C" {
-    /// glibc's environment, which `getenv` (and so `std::env`) reads.
-    static mut environ: *const *const libc::c_char;
+/// `KEY=VALUE` strings and the null-terminated pointer array `execve`
+/// takes, made before the fork (the child may not allocate).
+pub struct Envp {
+    strings: Vec<CString>,
+    ptrs: Vec<*const libc::c_char>,
 }
 
-/// Closes every descriptor not in `keep` (which it sorts), with
-/// close_range(2); before Linux 5.9, one close(2) per descriptor below the
-/// file limit.
-unsafe fn close_all_but(keep: &mut [RawFd]) {
-    keep.sort_unstable();
-    let mut next: libc::c_uint = 0;
-    for &fd in keep.iter().chain(std::iter::once(&RawFd::MAX)) {
-        let fd = fd as libc::c_uint;
-        if fd > next {
-            close_range(next, fd - 1);
+impl Envp {
+    /// From `KEY=VALUE` strings.
+    pub fn new(strings: Vec<CString>) -> Envp {
+        let mut ptrs: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        Envp { strings, ptrs }
+    }
+
+    /// From a map; entries that cannot be in an environment (a NUL byte,
+    /// a key with `=`) are skipped.
+    pub fn from_map(env: &EnvMap) -> Envp {
+        Envp::new(
+            env.iter()
+                .filter(|(k, _)| !k.is_empty() && !k.as_bytes().contains(&b'='))
+                .filter_map(|(k, v)| key_value(k, v))
+                .collect(),
+        )
+    }
+
+    /// This one plus `extra` (e.g. a per-child variable).
+    pub fn with(&self, extra: impl IntoIterator<Item = CString>) -> Envp {
+        let mut strings = self.strings.clone();
+        strings.extend(extra);
+        Envp::new(strings)
+    }
+
+    pub fn strings(&self) -> &[CString] {
+        &self.strings
+    }
+
+    fn as_ptr(&self) -> *const *const libc::c_char {
+        self.ptrs.as_ptr()
+    }
+}
+
+/// `KEY=VALUE` as a C string (`None` with a NUL byte inside).
+pub fn key_value(key: &OsStr, value: &OsStr) -> Option<CString> {
+    let mut s = Vec::with_capacity(key.len() + value.len() + 1);
+    s.extend_from_slice(key.as_bytes());
+    s.push(b'=');
+    s.extend_from_slice(value.as_bytes());
+    CString::new(s).ok()
+}
+
+/// PATH when the variable is unset (runit's and execvp's default).
+pub const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
+
+/// A PATH search made ready before a fork: the candidate files in order.
+///
+/// runit's `pathexec_run` rules: a name containing `/` is executed as is;
+/// otherwise each PATH element is tried in order (an empty element is the
+/// current directory); the search goes on past "not there" (ENOENT,
+/// ENOTDIR) and past EACCES/EPERM/EISDIR (remembering that error), and
+/// stops at any other error (ENOEXEC for a script without `#!`, unless
+/// `shell_fallback`).
+pub struct Search {
+    candidates: Vec<CString>,
+    /// A file without `#!` (ENOEXEC) runs under `/bin/sh`, as execvp(3)
+    /// and shells do; runit's chpst does not.
+    pub shell_fallback: bool,
+}
+
+impl Search {
+    /// `name` looked up in `path` (`None`: [`DEFAULT_PATH`]).
+    pub fn new(name: &OsStr, path: Option<&OsStr>) -> Search {
+        let bytes = name.as_bytes();
+        let mut candidates = Vec::new();
+        if bytes.contains(&b'/') {
+            candidates.extend(CString::new(bytes).ok());
+        } else if !bytes.is_empty() {
+            let path = path.map_or(DEFAULT_PATH, |p| p.as_bytes());
+            for dir in path.split(|&c| c == b':') {
+                let mut file = if dir.is_empty() {
+                    b".".to_vec()
+                } else {
+                    dir.to_vec()
+                };
+                file.push(b'/');
+                file.extend_from_slice(bytes);
+                candidates.extend(CString::new(file).ok());
+            }
         }
-        next = next.max(fd.saturating_add(1));
+        Search {
+            candidates,
+            shell_fallback: false,
+        }
+    }
+
+    /// Executes the first usable candidate with `argv` and `envp` (both
+    /// null-terminated); returns only on failure, with the errno to
+    /// report. Async-signal-safe: allocates nothing.
+    ///
+    /// # Safety
+    /// `argv` and `envp` must be null-terminated arrays of valid C
+    /// strings; `sh_argv`, when `shell_fallback` is set, an array of
+    /// `argv`'s length + 2 whose slot 1 this function overwrites.
+    unsafe fn exec(
+        &self,
+        argv: *const *const libc::c_char,
+        envp: *const *const libc::c_char,
+        sh_argv: *mut *const libc::c_char,
+    ) -> Errno {
+        let mut remembered = None;
+        let mut last = Errno::ENOENT;
+        for file in &self.candidates {
+            libc::execve(file.as_ptr(), argv, envp);
+            last = Errno::last();
+            if last == Errno::ENOEXEC && self.shell_fallback && !sh_argv.is_null() {
+                *sh_argv.add(1) = file.as_ptr();
+                libc::execve(c"/bin/sh".as_ptr(), sh_argv, envp);
+                return Errno::last();
+            }
+            match last {
+                Errno::ENOENT | Errno::ENOTDIR => {}
+                Errno::EACCES | Errno::EPERM | Errno::EISDIR => remembered = Some(last),
+                other => return other,
+            }
+        }
+        remembered.unwrap_or(last)
     }
 }
 
-unsafe fn close_range(first: libc::c_uint, last: libc::c_uint) {
-    if libc::syscall(libc::SYS_close_range, first, last, 0) == 0 {
-        return;
-    }
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
-    let end = (lim.rlim_cur.min(1 << 20) as libc::c_uint).min(last.saturating_add(1));
-    for fd in first..end {
-        libc::close(fd as libc::c_int);
-    }
+/// Replaces the calling process with the program `search` finds (chpst,
+/// `svctl exec`); returns only on failure, with the errno to report.
+pub fn exec_in_place(search: &Search, argv: &[CString], env: &Envp) -> Errno {
+    let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    let mut sh = shell_argv(&ptrs);
+    // SAFETY: both arrays are null-terminated and point into `argv` and
+    // `env`, which outlive the call; `sh` has argv's length + 2.
+    unsafe { search.exec(ptrs.as_ptr(), env.as_ptr(), sh.as_mut_ptr()) }
 }
 
+/// `sh FILE ARGS...` for the ENOEXEC fallback, FILE (slot 1) filled in
+/// by `Search::exec`.
+fn shell_argv(argv: &[*const libc::c_char]) -> Vec<*const libc::c_char> {
+    let mut sh = Vec::with_capacity(argv.len() + 1);
+    sh.push(c"sh".as_ptr());
+    sh.push(std::ptr::null());
+    sh.extend(argv.iter().skip(1).copied());
+    if sh.last().is_some_and(|p| !p.is_null()) {
+        sh.push(std::ptr::null());
+    }
+    sh
+}
+
+/// Starts the child described by `e`.
 pub fn spawn(e: &Exec) -> Result<Spawned, Errno> {
-    assert!(!e.argv.is_empty() && e.argv.len() < MAX_ARGS);
-    assert!(e.fds.len() + 3 <= MAX_KEPT_FDS);
-    let mut argv: [*const libc::c_char; MAX_ARGS] = [std::ptr::null(); MAX_ARGS];
-    for (slot, a) in argv.iter_mut().zip(e.argv) {
-        *slot = a.as_ptr();
-    }
-    if let Some(env) = e.envp {
-        assert!(env.last().is_some_and(|p| p.is_null()), "envp ends in null");
-    }
+    assert!(!e.argv.is_empty(), "argv has a program name");
+    let mut argv: Vec<*const libc::c_char> = e.argv.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut sh_argv = match e.program {
+        Program::Search(s) if s.shell_fallback => shell_argv(&argv),
+        _ => Vec::new(),
+    };
     let report = match e.on_failure {
         OnFailure::Report => Some(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?),
         OnFailure::Message(_) => None,
     };
+    let environ_now;
+    let envp = match e.env {
+        Some(env) => env.as_ptr(),
+        None => {
+            // SAFETY: reading the `environ` pointer itself; the process is
+            // single-threaded, so nothing changes it meanwhile.
+            environ_now = unsafe { environ };
+            environ_now
+        }
+    };
     let plan = ChildPlan {
-        image: match e.image {
-            Image::Program(path) => ChildImage::Program(path.as_ptr()),
-            Image::Function(f, title) => ChildImage::Function(f, title),
+        program: e.program,
+        argv: argv.as_ptr(),
+        sh_argv: if sh_argv.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            sh_argv.as_mut_ptr()
         },
-        args: e.argv,
-        argv: &argv,
-        envp: e.envp.map(|v| v.as_ptr()),
+        envp,
         cwd: e.cwd.map(|c| c.as_ptr()),
         fds: e.fds,
-        setsid: e.setsid,
-        nofile: e.nofile,
+        group: e.group,
+        foreground: e.foreground,
+        rlimits: e.rlimits,
+        close_others: e.close_others,
         report: report.as_ref().map(|(_, w)| w.as_raw_fd()),
         message: match e.on_failure {
             OnFailure::Message(m) => m,
@@ -151,13 +318,18 @@ pub fn spawn(e: &Exec) -> Result<Spawned, Errno> {
             libc::sigemptyset(&mut set);
             set
         },
+        ttou_set: unsafe {
+            // SAFETY: as above, on another local set.
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGTTOU);
+            set
+        },
     };
 
     // SAFETY: svkit's programs are single-threaded, and the child branch
-    // below only calls async-signal-safe functions on data prepared above
-    // (no allocation, no locks), then execs or _exits; an
-    // `Image::Function` runs ordinary code, which a single-threaded
-    // caller's child may (see `become_function`).
+    // only calls async-signal-safe functions on data prepared above (no
+    // allocation, no locks), then execs or _exits.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(Errno::last());
@@ -176,9 +348,14 @@ pub fn spawn(e: &Exec) -> Result<Spawned, Errno> {
     Ok(Spawned { pid, exec_error })
 }
 
+extern "C" {
+    /// glibc's environment, which `getenv` (and so `std::env`) reads.
+    static environ: *const *const libc::c_char;
+}
+
 /// The 4-byte errno the child wrote before exiting, or None once the pipe
 /// closed on exec.
-fn read_errno(r: &std::os::fd::OwnedFd) -> Option<Errno> {
+fn read_errno(r: &OwnedFd) -> Option<Errno> {
     let mut buf = [0u8; 4];
     let mut got = 0;
     while got < 4 {
@@ -192,38 +369,46 @@ fn read_errno(r: &std::os::fd::OwnedFd) -> Option<Errno> {
     (got == 4).then(|| Errno::from_raw(i32::from_ne_bytes(buf)))
 }
 
-enum ChildImage<'a> {
-    Program(*const libc::c_char),
-    Function(&'a dyn Fn() -> i32, Option<&'a crate::proctitle::TitleArea>),
-}
-
 /// Everything the child uses, prepared before fork.
 struct ChildPlan<'a> {
-    image: ChildImage<'a>,
-    args: &'a [&'a CStr],
-    argv: &'a [*const libc::c_char; MAX_ARGS],
-    envp: Option<*const *const libc::c_char>,
+    program: Program<'a>,
+    argv: *const *const libc::c_char,
+    sh_argv: *mut *const libc::c_char,
+    envp: *const *const libc::c_char,
     cwd: Option<*const libc::c_char>,
     fds: &'a [(RawFd, RawFd)],
-    setsid: bool,
-    nofile: Option<libc::rlimit>,
+    group: Group,
+    foreground: bool,
+    rlimits: &'a [Rlimit],
+    close_others: bool,
     report: Option<RawFd>,
     message: &'a [u8],
     kernel_default: [u64; 4],
     empty_set: libc::sigset_t,
+    ttou_set: libc::sigset_t,
 }
 
 impl ChildPlan<'_> {
     /// Runs in the forked child. Never returns.
     unsafe fn run(&self) -> ! {
-        if self.setsid {
-            libc::setsid();
+        match self.group {
+            Group::Inherit => {}
+            Group::Leader => {
+                libc::setpgid(0, 0);
+            }
+            Group::Session => {
+                libc::setsid();
+            }
+        }
+        if self.foreground && libc::isatty(0) == 1 {
+            // A background group calling tcsetpgrp gets SIGTTOU unless it
+            // is blocked (tini does the same); the mask is emptied below.
+            libc::sigprocmask(libc::SIG_BLOCK, &self.ttou_set, std::ptr::null_mut());
+            libc::tcsetpgrp(0, libc::getpid());
         }
         // Default dispositions first, then an empty mask, so a signal
         // pending in the parent's blocked set takes its default action in
-        // the child. The raw system call also resets 32 and 33, which
-        // glibc's sigaction refuses to touch (an inherited "ignore" there
-        // would otherwise stick).
+        // the child. The raw system call also resets 32 and 33.
         for sig in 1..65 {
             if sig != libc::SIGKILL && sig != libc::SIGSTOP {
                 libc::syscall(
@@ -236,12 +421,12 @@ impl ChildPlan<'_> {
             }
         }
         libc::sigprocmask(libc::SIG_SETMASK, &self.empty_set, std::ptr::null_mut());
-        if let Some(lim) = &self.nofile {
-            libc::setrlimit(libc::RLIMIT_NOFILE, lim);
+        for r in self.rlimits {
+            libc::setrlimit(r.resource, &r.limit);
         }
         if let Some(dir) = self.cwd {
             if libc::chdir(dir) != 0 {
-                self.fail();
+                self.fail(Errno::last());
             }
         }
         for &(src, dst) in self.fds {
@@ -251,63 +436,102 @@ impl ChildPlan<'_> {
                 libc::dup2(src, dst) == dst
             };
             if !ok {
-                self.fail();
+                self.fail(Errno::last());
             }
         }
-        let path = match self.image {
-            ChildImage::Program(path) => path,
-            ChildImage::Function(f, title) => self.become_function(f, title),
+        if self.close_others {
+            self.cloexec_all_but_targets();
+        }
+        let errno = match self.program {
+            Program::Path(path) => {
+                libc::execve(path.as_ptr(), self.argv, self.envp);
+                Errno::last()
+            }
+            Program::Search(search) => search.exec(self.argv, self.envp, self.sh_argv),
         };
-        match self.envp {
-            Some(env) => libc::execve(path, self.argv.as_ptr(), env),
-            None => libc::execv(path, self.argv.as_ptr()),
-        };
-        self.fail()
+        self.fail(errno)
     }
 
-    /// The no-exec branch: what an exec would have done for the program
-    /// (close the caller's descriptors, replace the environment and the
-    /// name), then the function. Unlike the rest of the child, this part
-    /// is ordinary code: the caller is single-threaded, so no lock can be
-    /// held by a thread that did not survive the fork.
-    unsafe fn become_function(
-        &self,
-        f: &dyn Fn() -> i32,
-        title: Option<&crate::proctitle::TitleArea>,
-    ) -> ! {
-        // 0-2 and the targets in `fds` (`spawn` checked they fit).
-        let mut keep: [RawFd; MAX_KEPT_FDS] = [0, 1, 2, 0, 0, 0, 0, 0];
-        for (slot, &(_, dst)) in keep[3..].iter_mut().zip(self.fds) {
-            *slot = dst;
-        }
-        close_all_but(&mut keep[..3 + self.fds.len()]);
-        crate::proctitle::set_name(self.args[0]);
-        if let Some(env) = self.envp {
-            // SAFETY: the array and its strings were made before the fork
-            // by frames this child never returns to, so they live as long
-            // as it does; nothing else runs to race on `environ`.
-            environ = env;
-            if let Some(area) = title {
-                // SAFETY: `environ` no longer points into the area (the
-                // original environment strings), and nothing here reads
-                // the original argv. Without a new environment the title
-                // stays as it was.
-                area.set(self.args);
+    /// Sets close-on-exec on every descriptor above 2 that is not a
+    /// target in `fds` (close_range(2) with CLOSE_RANGE_CLOEXEC, so the
+    /// report pipe stays usable until the exec).
+    unsafe fn cloexec_all_but_targets(&self) {
+        const MAX_KEPT: usize = 16;
+        let mut keep = [0 as RawFd; MAX_KEPT];
+        let mut n = 0;
+        for &(_, dst) in self.fds {
+            if dst > 2 && n < MAX_KEPT {
+                keep[n] = dst;
+                n += 1;
             }
         }
-        libc::_exit(f())
+        let keep = &mut keep[..n];
+        keep.sort_unstable();
+        let mut next: libc::c_uint = 3;
+        for &fd in keep.iter().chain(std::iter::once(&RawFd::MAX)) {
+            let fd = fd as libc::c_uint;
+            if fd > next {
+                libc::syscall(
+                    libc::SYS_close_range,
+                    next,
+                    fd - 1,
+                    libc::CLOSE_RANGE_CLOEXEC,
+                );
+            }
+            next = next.max(fd.saturating_add(1));
+        }
     }
 
-    unsafe fn fail(&self) -> ! {
+    unsafe fn fail(&self, errno: Errno) -> ! {
         match self.report {
             Some(fd) => {
-                let bytes = (*libc::__errno_location()).to_ne_bytes();
+                let bytes = (errno as i32).to_ne_bytes();
                 libc::write(fd, bytes.as_ptr().cast(), 4);
             }
             None => {
                 libc::write(2, self.message.as_ptr().cast(), self.message.len());
             }
         }
-        libc::_exit(111)
+        libc::_exit(EXEC_FAILED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_candidates_follow_path() {
+        let s = Search::new(OsStr::new("ls"), Some(OsStr::new("/a::/b")));
+        let c: Vec<&[u8]> = s.candidates.iter().map(|c| c.as_bytes()).collect();
+        assert_eq!(c, [&b"/a/ls"[..], b"./ls", b"/b/ls"]);
+        let s = Search::new(OsStr::new("./x"), Some(OsStr::new("/a")));
+        assert_eq!(s.candidates.len(), 1);
+        let s = Search::new(OsStr::new("sh"), None);
+        assert_eq!(s.candidates[0].as_bytes(), b"/bin/sh");
+        assert!(Search::new(OsStr::new(""), None).candidates.is_empty());
+    }
+
+    #[test]
+    fn envp_skips_what_cannot_be_an_environment() {
+        let mut m = EnvMap::new();
+        m.insert("A".into(), "1".into());
+        m.insert("B=C".into(), "2".into());
+        m.insert("".into(), "3".into());
+        let e = Envp::from_map(&m);
+        assert_eq!(e.strings().len(), 1);
+        assert_eq!(e.strings()[0].as_bytes(), b"A=1");
+        let e = e.with([c"X=y".to_owned()]);
+        assert_eq!(e.strings().len(), 2);
+        assert!(e.ptrs.last().unwrap().is_null());
+    }
+
+    #[test]
+    fn shell_argv_puts_the_file_first() {
+        let argv = [c"prog".as_ptr(), c"a".as_ptr(), std::ptr::null()];
+        let sh = shell_argv(&argv);
+        assert_eq!(sh.len(), 4);
+        assert!(sh[1].is_null() && sh[3].is_null());
+        assert_eq!(sh[2], argv[1]);
     }
 }

@@ -744,8 +744,7 @@ fn fd_targets(pid: u32) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// argv as /proc/PID/cmdline gives it, without the NUL padding a renamed
-/// process may leave at its end.
+/// argv as /proc/PID/cmdline gives it.
 fn cmdline(pid: u32) -> Vec<String> {
     let raw = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let mut args: Vec<String> = raw
@@ -759,9 +758,9 @@ fn cmdline(pid: u32) -> Vec<String> {
 }
 
 #[test]
-fn builtin_supervise_is_named_supervise_and_holds_none_of_svscans_descriptors() {
+fn svscan_execs_the_supervise_next_to_it_which_holds_none_of_svscans_descriptors() {
     let _load = shared();
-    let a = Area::new("svscan-builtin");
+    let a = Area::new("svscan-sibling");
     // Built aside with its log/ and renamed in, so its supervise gets a
     // log pipe from the start.
     let staging = a.tmp.join("staging-logged");
@@ -777,13 +776,10 @@ fn builtin_supervise_is_named_supervise_and_holds_none_of_svscans_descriptors() 
         &format!("#!/bin/sh\nexec cat > {}", a.trace("log").display()),
     );
     fs::rename(&staging, a.scan().join("logged")).unwrap();
-    // A name longer than svscan's own argv, so the title runs on into
-    // the environment area.
-    let long = "a-service-name-longer-than-the-original-command-line-".repeat(3);
-    a.sleeper(&long);
+    a.sleeper("plain");
     let mut ns = a.start_pid1(&[]);
     a.wait_started("logged");
-    a.wait_started(&long);
+    a.wait_started("plain");
     let sups = wait_for(LONG, || {
         let s = children_named(ns.init, "supervise");
         (s.len() == 2).then_some(s)
@@ -796,6 +792,11 @@ fn builtin_supervise_is_named_supervise_and_holds_none_of_svscans_descriptors() 
     assert!(svscan_fds.iter().any(|t| t == "anon_inode:inotify"));
     let mut titles = Vec::new();
     for pid in sups {
+        // The program next to svscan, exec'd: not a fork of svscan.
+        assert_eq!(
+            fs::read_link(format!("/proc/{pid}/exe")).unwrap(),
+            bin("supervise").canonicalize().unwrap()
+        );
         let args = cmdline(pid);
         let fds = fd_targets(pid);
         assert!(!fds.contains(&scan), "svscan's lock leaked: {fds:?}");
@@ -804,19 +805,32 @@ fn builtin_supervise_is_named_supervise_and_holds_none_of_svscans_descriptors() 
         if args == ["supervise", "logged"] {
             assert_eq!(pipes, 2, "its own log pipe only: {fds:?}");
         } else {
-            // A long title is one string, as setproctitle makes it.
-            assert_eq!(args, [format!("supervise {long}")]);
             assert_eq!(pipes, 0, "another service's log pipe: {fds:?}");
         }
         titles.push(args.join(" "));
     }
     titles.sort();
-    assert_eq!(
-        titles,
-        [format!("supervise {long}"), "supervise logged".into()]
-    );
+    assert_eq!(titles, ["supervise logged", "supervise plain"]);
     ns.signal(libc::SIGTERM);
     assert_eq!(ns.wait(LONG).code(), Some(0), "stderr:\n{}", a.stderr());
+}
+
+#[test]
+fn a_missing_supervise_is_one_clear_fatal_error() {
+    let _load = shared();
+    let a = Area::new("svscan-nosup");
+    a.sleeper("svc");
+    let missing = a.tmp.join("no-such-supervise");
+    let mut ns = a.start_pid1(&["--supervise", missing.to_str().unwrap()]);
+    assert_eq!(ns.wait(LONG).code(), Some(111));
+    let err = a.stderr();
+    assert!(
+        err.contains(&format!(
+            "svscan: fatal: unable to execute {}: file does not exist",
+            missing.display()
+        )),
+        "stderr:\n{err}"
+    );
 }
 
 #[test]

@@ -44,8 +44,8 @@ impl Failure {
 
     pub fn exit_code(&self) -> i32 {
         match self {
-            Failure::Usage { .. } => crate::msg::exit::USAGE,
-            Failure::Fatal(_) => crate::msg::exit::SYSTEM,
+            Failure::Usage { .. } => crate::exit::USAGE,
+            Failure::Fatal(_) => crate::exit::SYSTEM,
             Failure::Quiet => 0,
         }
     }

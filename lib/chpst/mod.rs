@@ -14,7 +14,6 @@
 pub mod accounts;
 pub mod envdir;
 pub mod environ;
-pub mod exec;
 pub mod failure;
 pub mod getopt;
 pub mod ids;
@@ -46,7 +45,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return if written.is_ok() {
                 0
             } else {
-                crate::msg::exit::SYSTEM
+                crate::exit::SYSTEM
             };
         }
         Ok(Parsed::Run(plan)) => run::execute(&plan),

@@ -11,11 +11,11 @@
 
 use super::accounts::AccountFiles;
 use super::environ::EnvEdits;
-use super::exec::exec_search;
 use super::failure::Failure;
 use super::ids::{resolve, Target};
 use super::plan::Plan;
 use super::{envdir, lock, privs};
+use crate::spawn::{exec_in_place, Envp, Search};
 use nix::errno::Errno;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -127,7 +127,7 @@ fn exec(plan: &Plan, edits: &EnvEdits) -> Failure {
     }
     let env = edits.build(std::env::vars_os());
     let path = std::env::var_os("PATH");
-    let errno = exec_search(prog, path.as_deref(), &argv, &env);
+    let errno = exec_in_place(&Search::new(prog, path.as_deref()), &argv, &Envp::new(env));
     if plan.quiet_failures {
         return Failure::Quiet;
     }

@@ -118,13 +118,19 @@ fn drain_signals(sup: &mut Supervisor, signals: &SignalFd, now: Instant) {
 /// Reaps every exited child and feeds the ones we track to the machine.
 fn reap(sup: &mut Supervisor, now: Instant) {
     loop {
-        let mut st = 0;
-        // SAFETY: waitpid with a valid pointer to a local status word.
-        let pid = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
-        if pid <= 0 {
-            return;
-        }
-        let how = Ended::from_wait_status(st);
+        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+        let (pid, how) = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(pid, code)) => (pid.as_raw(), Ended::Code(code)),
+            Ok(WaitStatus::Signaled(pid, sig, core)) => (
+                pid.as_raw(),
+                Ended::Signal {
+                    sig: sig as i32,
+                    core,
+                },
+            ),
+            Ok(WaitStatus::StillAlive) | Err(_) => return,
+            Ok(_) => continue,
+        };
         if sup.main.pid == pid && sup.main.adopted.is_none() {
             sup.on_exit(Which::Main, how, now);
         } else if sup

@@ -36,17 +36,6 @@ pub enum Ended {
 }
 
 impl Ended {
-    pub fn from_wait_status(st: i32) -> Self {
-        if libc::WIFSIGNALED(st) {
-            Ended::Signal {
-                sig: libc::WTERMSIG(st),
-                core: libc::WCOREDUMP(st),
-            }
-        } else {
-            Ended::Code(libc::WEXITSTATUS(st))
-        }
-    }
-
     /// `finish`'s two arguments, as runsv computes them (§5.4).
     pub fn finish_args(self) -> (i32, i32) {
         match self {
@@ -557,13 +546,12 @@ fn readiness_pipe() -> Result<(OwnedFd, OwnedFd), nix::errno::Errno> {
 
 /// kill(2) that ignores ESRCH (the process may just have exited).
 pub fn kill(pid: i32, sig: i32) {
-    if pid == 0 || pid == -1 {
-        return;
-    }
-    // SAFETY: kill(2) takes plain integers; pid is a child (or its group)
-    // this supervisor started or adopted, never 0 or -1 (checked above).
-    unsafe {
-        libc::kill(pid, sig);
+    // pid is a child (or, negative, its group) this supervisor started or
+    // adopted; 0 and -1 would name far more and are never passed on.
+    if pid > 0 {
+        crate::child::signal(pid, sig);
+    } else if pid < -1 {
+        crate::child::signal_group(-pid, sig);
     }
 }
 
@@ -592,25 +580,5 @@ mod tests {
             (-1, 139)
         );
         assert_eq!(Ended::Unknown.finish_args(), (-1, 0));
-    }
-
-    #[test]
-    fn wait_status_decoding() {
-        // Raw wait statuses as the kernel encodes them.
-        assert_eq!(Ended::from_wait_status(3 << 8), Ended::Code(3));
-        assert_eq!(
-            Ended::from_wait_status(15),
-            Ended::Signal {
-                sig: 15,
-                core: false
-            }
-        );
-        assert_eq!(
-            Ended::from_wait_status(11 | 0x80),
-            Ended::Signal {
-                sig: 11,
-                core: true
-            }
-        );
     }
 }

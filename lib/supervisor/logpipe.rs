@@ -6,7 +6,7 @@
 //! (svscan keeps its own copies, so even a SIGKILL of supervise loses no
 //! line). The variable is removed so the service does not inherit it.
 
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 
 pub const ENV: &str = "SVKIT_LOG_PIPE";
 
@@ -28,17 +28,16 @@ pub fn take_inherited() -> Result<Option<LogPipe>, String> {
     let value = value.to_string_lossy().into_owned();
     let parse = |s: &str| -> Option<RawFd> {
         let n: RawFd = s.trim().parse().ok()?;
-        // SAFETY: F_GETFD only queries the descriptor table.
-        let open = n >= 0 && unsafe { libc::fcntl(n, libc::F_GETFD) } >= 0;
-        open.then_some(n)
+        crate::sys::is_open(n).then_some(n)
     };
     let (r, w) = value.split_once(',').ok_or_else(|| value.clone())?;
     match (parse(r), parse(w)) {
         (Some(r), Some(w)) if r != w && r > 2 && w > 2 => {
-            // SAFETY: both descriptors are open (checked above), were handed
-            // to us for this purpose, and nothing else in this process owns
-            // them.
-            let (r, w) = unsafe { (OwnedFd::from_raw_fd(r), OwnedFd::from_raw_fd(w)) };
+            // Both were handed to us for this purpose; nothing else in this
+            // process claims them.
+            let (Some(r), Some(w)) = (crate::sys::adopt_fd(r), crate::sys::adopt_fd(w)) else {
+                return Err(value);
+            };
             for fd in [&r, &w] {
                 let _ = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC);
             }

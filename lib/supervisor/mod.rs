@@ -59,32 +59,18 @@ directory is already supervised (or was removed).\n";
 /// Supervises `dir` until told to exit; returns the exit code.
 pub fn supervise(dir: &OsStr) -> i32 {
     let label = dir.to_string_lossy().into_owned();
-    ensure_std_fds();
+    crate::sys::ensure_std_fds();
     if let Err(e) = nix::unistd::chdir(dir) {
         msg::fatal(
             PROG,
-            msg::exit::SYSTEM,
+            crate::exit::SYSTEM,
             format_args!("unable to change to directory {label}"),
             runit_error_str(e),
         );
     }
     match startup(label) {
         Ok((mut sup, signals)) => event_loop::run(&mut sup, &signals),
-        Err(Fatal(what)) => msg::fatal_plain(PROG, msg::exit::SYSTEM, what),
-    }
-}
-
-/// A closed 0, 1 or 2 would be taken by our own pipes and then clobbered
-/// in the children; park /dev/null there instead.
-fn ensure_std_fds() {
-    for fd in 0..3 {
-        // SAFETY: F_GETFD only queries; open() of /dev/null returns the
-        // lowest free descriptor, which is `fd` itself.
-        unsafe {
-            if libc::fcntl(fd, libc::F_GETFD) < 0 {
-                libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-            }
-        }
+        Err(Fatal(what)) => msg::fatal_plain(PROG, crate::exit::SYSTEM, what),
     }
 }
 

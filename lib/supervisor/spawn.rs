@@ -3,7 +3,7 @@
 //! program (`./run`), the environment is supervise's own, and a failed
 //! exec leaves a child that exits 111 while supervise learns the errno.
 
-use crate::spawn::{OnFailure, Spawned};
+use crate::spawn::{Group, OnFailure, Program, Spawned};
 use nix::errno::Errno;
 use std::ffi::CStr;
 use std::os::fd::RawFd;
@@ -37,13 +37,19 @@ pub fn spawn(e: &Exec) -> Result<Spawned, Errno> {
         n += 1;
     }
     crate::spawn::spawn(&crate::spawn::Exec {
-        image: crate::spawn::Image::Program(e.argv[0]),
+        program: Program::Path(e.argv[0]),
         argv: e.argv,
-        envp: None,
+        env: None,
         cwd: e.cwd,
         fds: &fds[..n],
-        setsid: e.setsid,
-        nofile: None,
+        group: if e.setsid {
+            Group::Session
+        } else {
+            Group::Inherit
+        },
+        foreground: false,
+        close_others: false,
+        rlimits: &[],
         on_failure: OnFailure::Report,
     })
 }

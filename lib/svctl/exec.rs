@@ -9,20 +9,15 @@
 //! captured `PATH` (else svctl's own), as the container would.
 
 use crate::chpst::accounts::AccountFiles;
-use crate::chpst::exec::exec_search;
 use crate::chpst::failure::Failure;
 use crate::chpst::ids::{self, Syntax};
 use crate::chpst::privs;
 use crate::container::{envdump, rundir};
 use crate::errstr::{io_error_str, runit_error_str};
-use nix::errno::Errno;
+use crate::spawn::{exec_in_place, Envp, Search};
+
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-
-/// Exit code when CMD is not found (as sh, env and docker exec).
-pub const NOT_FOUND: i32 = 127;
-/// Exit code when CMD was found but could not be executed.
-pub const CANNOT_EXEC: i32 = 126;
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct ExecArgs {
@@ -71,7 +66,7 @@ pub fn parse(args: &[OsString]) -> Result<ExecArgs, String> {
 pub struct ExecError(pub String, pub i32);
 
 fn fatal(msg: String) -> ExecError {
-    ExecError(msg, crate::msg::exit::SYSTEM)
+    ExecError(msg, crate::exit::SYSTEM)
 }
 
 /// The captured environment, or a fatal error naming what to check.
@@ -119,11 +114,8 @@ pub fn run(args: &ExecArgs) -> ExecError {
         .cloned()
         .or_else(|| std::env::var_os("PATH"));
     let prog = &args.command[0];
-    let errno = exec_search(prog, path.as_deref(), &argv, &envp);
-    let code = match errno {
-        Errno::ENOENT | Errno::ENOTDIR => NOT_FOUND,
-        _ => CANNOT_EXEC,
-    };
+    let errno = exec_in_place(&Search::new(prog, path.as_deref()), &argv, &Envp::new(envp));
+    let code = crate::exit::for_exec_error(errno);
     ExecError(
         format!(
             "unable to run {}: {}",

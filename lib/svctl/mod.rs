@@ -41,18 +41,6 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
-/// Exit codes of LSB (init-script) mode.
-pub mod lsb_exit {
-    pub const RUNNING: i32 = 0;
-    pub const USAGE: i32 = 2;
-    pub const NOT_RUNNING: i32 = 3;
-    pub const UNKNOWN: i32 = 4;
-    pub const FATAL: i32 = 151;
-}
-
-/// Normal-mode exit code for usage and fatal errors.
-pub const EXIT_USAGE: i32 = 100;
-
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn usage(progname: &str, lsb: bool) -> i32 {
@@ -60,9 +48,9 @@ fn usage(progname: &str, lsb: bool) -> i32 {
         .lock()
         .write_all(args::usage_line(progname, lsb).as_bytes());
     if lsb {
-        lsb_exit::USAGE
+        crate::exit::lsb::USAGE
     } else {
-        EXIT_USAGE
+        crate::exit::USAGE
     }
 }
 
@@ -113,9 +101,9 @@ pub fn main(argv: Vec<OsString>) -> i32 {
                     crate::errstr::io_error_str(&e)
                 );
                 return if args.lsb {
-                    lsb_exit::FATAL
+                    crate::exit::lsb::FATAL
                 } else {
-                    EXIT_USAGE
+                    crate::exit::USAGE
                 };
             }
         }
@@ -150,7 +138,7 @@ fn container_command(argv: &[OsString]) -> Option<i32> {
             "{PROG}: {what}\n{}",
             args::container_usage(word)
         );
-        EXIT_USAGE
+        crate::exit::USAGE
     };
     Some(match word {
         "exec" => match exec::parse(rest) {
@@ -169,11 +157,11 @@ fn container_command(argv: &[OsString]) -> Option<i32> {
                         Ok(()) => 0,
                         Err(e) => fatal(
                             &format!("unable to write: {}", crate::errstr::io_error_str(&e)),
-                            crate::msg::exit::SYSTEM,
+                            crate::exit::SYSTEM,
                         ),
                     }
                 }
-                Err(e) => fatal(&e, crate::msg::exit::SYSTEM),
+                Err(e) => fatal(&e, crate::exit::SYSTEM),
             },
             Err(e) => usage_error(&e),
         },
@@ -182,7 +170,7 @@ fn container_command(argv: &[OsString]) -> Option<i32> {
         {
             Ok(_) => 0,
             Err(halt::HaltError::Usage(e)) => usage_error(&e),
-            Err(halt::HaltError::Fatal(e)) => fatal(&e, crate::msg::exit::SYSTEM),
+            Err(halt::HaltError::Fatal(e)) => fatal(&e, crate::exit::SYSTEM),
         },
         _ => return None,
     })
@@ -208,10 +196,10 @@ fn status_text(out: &mut Out, args: &Args, svdir: &std::path::Path, names: &[OsS
     if args.lsb {
         // Decided by the main service (runit 2.1.2 used the log's line, Q8).
         match last {
-            Some(StatusResult::Shown(Shown::Running)) => return lsb_exit::RUNNING,
-            Some(StatusResult::Shown(Shown::NotRunning)) => return lsb_exit::NOT_RUNNING,
+            Some(StatusResult::Shown(Shown::Running)) => return crate::exit::lsb::RUNNING,
+            Some(StatusResult::Shown(Shown::NotRunning)) => return crate::exit::lsb::NOT_RUNNING,
             Some(StatusResult::Shown(Shown::Unknown)) | Some(StatusResult::Unreadable) => {
-                return lsb_exit::UNKNOWN
+                return crate::exit::lsb::UNKNOWN
             }
             Some(StatusResult::NotSupervised) | None => {}
         }

@@ -16,12 +16,12 @@
 use super::logdir::LogDir;
 use super::options::Options;
 use super::pattern;
-use super::scan;
 use super::signals::{timespec, Signals};
 use super::sink::Sink;
 use super::stamp::{Stamper, STAMP_LEN};
 use super::{info, why, PROG};
 use crate::msg;
+use crate::sys::{memchr, memrchr};
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::Errno;
 use std::time::{Duration, Instant, SystemTime};
@@ -302,7 +302,7 @@ impl Engine {
         let carried = self.partial_time.take();
         let end = self.end;
         if self.open_line {
-            match scan::find(b'\n', &self.buf[..end]) {
+            match memchr(b'\n', &self.buf[..end]) {
                 Some(i) => {
                     self.replace_bytes(0, i);
                     self.body(0, i);
@@ -318,13 +318,13 @@ impl Engine {
             }
         }
         if self.plain {
-            if let Some(last) = scan::rfind(b'\n', &self.buf[pos..end]) {
+            if let Some(last) = memrchr(b'\n', &self.buf[pos..end]) {
                 let chunk_end = pos + last + 1;
                 self.bulk(pos, chunk_end);
                 pos = chunk_end;
             }
         } else if self.simple && pos < end {
-            if let Some(last) = scan::rfind(b'\n', &self.buf[pos..end]) {
+            if let Some(last) = memrchr(b'\n', &self.buf[pos..end]) {
                 let chunk_end = pos + last + 1;
                 self.replace_bytes(pos, chunk_end);
                 let first = self.stamp_for(carried.unwrap_or(now));
@@ -355,7 +355,7 @@ impl Engine {
             let first = self.stamp_for(carried.unwrap_or(now));
             let rest = self.stamp_for(now);
             let mut stamp = &first;
-            while let Some(i) = scan::find(b'\n', &self.buf[pos..end]) {
+            while let Some(i) = memchr(b'\n', &self.buf[pos..end]) {
                 self.head(stamp, pos, pos + i, true);
                 pos += i + 1;
                 stamp = &rest;

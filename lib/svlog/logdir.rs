@@ -228,7 +228,7 @@ impl LogDir {
                     let threshold = limit - self.line_max;
                     let from = threshold.saturating_sub(self.size + 1) as usize;
                     if from < n {
-                        if let Some(p) = super::scan::find(b'\n', &data[from..n]) {
+                        if let Some(p) = crate::sys::memchr(b'\n', &data[from..n]) {
                             n = from + p + 1;
                             rotate_after = true;
                         }
@@ -292,7 +292,7 @@ impl LogDir {
             let before = self.pending.len();
             let prefix = &self.cfg.prefix;
             let pending = &mut self.pending;
-            while let Some(i) = super::scan::find(b'\n', &data[p..]) {
+            while let Some(i) = crate::sys::memchr(b'\n', &data[p..]) {
                 let len = s.len() + prefix.len() + i + 1;
                 if pending.len() - before + len > room {
                     break;
@@ -306,7 +306,7 @@ impl LogDir {
             let added = self.pending.len() - before;
             self.size += added as u64;
             if added == 0 {
-                let Some(i) = super::scan::find(b'\n', &data[p..]) else {
+                let Some(i) = crate::sys::memchr(b'\n', &data[p..]) else {
                     break;
                 };
                 self.put_record(sig, s, &data[p..p + i], true);
@@ -432,12 +432,8 @@ impl LogDir {
         if self.special || self.written < self.kicked + WRITEBACK_STEP {
             return;
         }
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&self.cur);
         let (from, len) = (self.kicked as i64, (self.written - self.kicked) as i64);
-        // SAFETY: plain syscall on a descriptor we own; no memory is passed.
-        unsafe {
-            libc::sync_file_range(fd, from, len, libc::SYNC_FILE_RANGE_WRITE);
-        }
+        crate::sys::start_writeback(&self.cur, from, len);
         self.kicked = self.written;
     }
 

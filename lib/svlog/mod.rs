@@ -19,7 +19,6 @@ pub mod pattern;
 pub mod processing;
 pub mod processor;
 pub mod retention;
-pub mod scan;
 pub mod signals;
 pub mod sink;
 pub mod stamp;

@@ -28,7 +28,7 @@ pub fn prepare_rundir(life: &Lifecycle) -> PathBuf {
             }
             rd.path
         }
-        Err(e) => msg::fatal_plain(PROG, msg::exit::SYSTEM, e),
+        Err(e) => msg::fatal_plain(PROG, crate::exit::SYSTEM, e),
     }
 }
 

@@ -6,7 +6,6 @@ use super::boot::{self, InitEnd};
 use super::command::{self, MainCommand};
 use super::life::Gate;
 use super::lock::{self, LockError};
-use super::memory::Trimmer;
 use super::options::{Options, FALLBACK_RESCAN};
 use super::prefix::Prefixer;
 use super::reaper::{self, Scope};
@@ -60,8 +59,8 @@ pub struct Svscan {
     /// The last reap found no children at all.
     pub(super) no_children: bool,
     pub(super) scandir_gone_reported: bool,
-    trimmer: Trimmer,
-    pollfds: Vec<libc::pollfd>,
+    /// The descriptors of the last poll and whether each was ready.
+    polled: Vec<(std::os::fd::RawFd, bool)>,
 }
 
 /// Runs svscan until its shutdown completes; returns the exit code.
@@ -97,19 +96,19 @@ fn start(opts: Options, mut signals: Signals) -> (lock::ScanLock, Svscan) {
         Ok(l) => l,
         Err(LockError::Busy) => msg::fatal(
             PROG,
-            msg::exit::LOCKED,
+            crate::exit::LOCKED,
             format!("unable to lock {}", scandir.display()),
             "another svscan is already scanning this directory",
         ),
         Err(LockError::Open(e)) => msg::fatal(
             PROG,
-            msg::exit::SYSTEM,
+            crate::exit::SYSTEM,
             format!("unable to open scan directory {}", scandir.display()),
             e.desc(),
         ),
         Err(LockError::Other(e)) => msg::fatal(
             PROG,
-            msg::exit::SYSTEM,
+            crate::exit::SYSTEM,
             format!("unable to lock {}", scandir.display()),
             e.desc(),
         ),
@@ -160,9 +159,26 @@ fn start_services(
             }
         }
     };
-    let spawner = match Spawner::new(opts.supervise.as_deref(), &scandir, file_limit, &env) {
+    let program = match super::spawn::supervise_program(opts.supervise.as_deref()) {
+        Ok(p) => p,
+        Err(e) => msg::fatal(
+            PROG,
+            crate::exit::SYSTEM,
+            "unable to find supervise next to svscan (use --supervise PATH)",
+            e,
+        ),
+    };
+    if let Err(e) = rustix::fs::access(&program, rustix::fs::Access::EXEC_OK) {
+        msg::fatal(
+            PROG,
+            crate::exit::SYSTEM,
+            format!("unable to execute {}", program.display()),
+            crate::errstr::runit_error_str(nix::errno::Errno::from_raw(e.raw_os_error())),
+        );
+    }
+    let spawner = match Spawner::new(&program, &scandir, file_limit, &env) {
         Ok(s) => s,
-        Err(e) => msg::fatal(PROG, msg::exit::SYSTEM, "unable to prepare supervise", e),
+        Err(e) => msg::fatal(PROG, crate::exit::SYSTEM, "unable to prepare supervise", e),
     };
     let prefixer = if opts.life.log_prefix {
         match Prefixer::new() {
@@ -197,8 +213,7 @@ fn start_services(
         post_hooks_done: false,
         no_children: false,
         scandir_gone_reported: false,
-        trimmer: Trimmer::default(),
-        pollfds: Vec::new(),
+        polled: Vec::new(),
     };
     match init {
         InitEnd::Done => {
@@ -235,52 +250,53 @@ impl Svscan {
         }
     }
 
-    /// Blocks until something happens; returns how many of the pollfds
-    /// are svscan's own (signalfd, inotify), or `None` if interrupted.
-    /// Not inlined, nor is `dispatch`: the frames live while svscan idles
-    /// stay small.
-    #[inline(never)]
+    /// Blocks until something happens; returns how many of the polled
+    /// descriptors are svscan's own (signalfd, inotify), or `None` if
+    /// interrupted.
     fn wait(&mut self) -> Option<usize> {
+        use rustix::event::{poll, PollFd, PollFlags};
         let now = Instant::now();
         let timeout = self.poll_timeout(now);
-        let mut fds = std::mem::take(&mut self.pollfds);
-        fds.clear();
-        let pollfd = |fd: std::os::fd::BorrowedFd| libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        fds.push(pollfd(self.signals.fd()));
+        let mut fds = vec![PollFd::from_borrowed_fd(self.signals.fd(), PollFlags::IN)];
         if let Some(w) = &self.watcher {
-            fds.push(pollfd(w.fd()));
+            fds.push(PollFd::from_borrowed_fd(w.fd(), PollFlags::IN));
         }
         let fixed = fds.len();
         if let Some(p) = &self.prefixer {
-            fds.extend(p.mux.fds().map(pollfd));
+            fds.extend(
+                p.mux
+                    .fds()
+                    .map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN)),
+            );
         }
-        let polled = self.trimmer.poll(&mut fds, timeout);
-        self.pollfds = fds;
+        let timeout =
+            (timeout >= 0).then(|| crate::child::timespec(Duration::from_millis(timeout as u64)));
+        let polled = poll(&mut fds, timeout.as_ref());
+        self.polled.clear();
+        self.polled.extend(fds.iter().map(|f| {
+            use std::os::fd::AsFd;
+            (f.as_fd().as_raw_fd(), !f.revents().is_empty())
+        }));
         match polled {
             Ok(_) => Some(fixed),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => None,
-            Err(e) => msg::fatal(PROG, msg::exit::SYSTEM, "unable to poll", e),
+            Err(rustix::io::Errno::INTR) => None,
+            Err(e) => msg::fatal(PROG, crate::exit::SYSTEM, "unable to poll", e),
         }
     }
 
     /// Handles what poll reported; the exit code once the shutdown is done.
-    #[inline(never)]
     fn dispatch(&mut self, fixed: usize) -> Option<i32> {
-        let fds = std::mem::take(&mut self.pollfds);
-        let sig_ready = fds[0].revents != 0;
-        let ino_ready = fixed == 2 && fds[1].revents != 0;
+        let polled = std::mem::take(&mut self.polled);
+        let sig_ready = polled[0].1;
+        let ino_ready = fixed == 2 && polled[1].1;
         if let Some(p) = &mut self.prefixer {
-            for f in &fds[fixed..] {
-                if f.revents != 0 {
-                    p.mux.on_readable(f.fd);
+            for &(fd, ready) in &polled[fixed..] {
+                if ready {
+                    p.mux.on_readable(fd);
                 }
             }
         }
-        self.pollfds = fds;
+        self.polled = polled;
         if sig_ready {
             while let Some(req) = self.signals.next_request() {
                 self.on_request(req);

@@ -9,7 +9,6 @@ mod essential;
 mod life;
 mod lock;
 mod logpipe;
-mod memory;
 mod options;
 mod prefix;
 mod ready;
@@ -37,12 +36,7 @@ pub use signals::Signals;
 pub fn install_signals() -> Signals {
     match Signals::install() {
         Ok(s) => s,
-        Err(e) => crate::msg::fatal(
-            PROG,
-            crate::msg::exit::SYSTEM,
-            "unable to set up signals",
-            e,
-        ),
+        Err(e) => crate::msg::fatal(PROG, crate::exit::SYSTEM, "unable to set up signals", e),
     }
 }
 

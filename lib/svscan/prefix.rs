@@ -7,6 +7,9 @@
 //! directory, so a restarted supervise finds the same pipes; it drops them
 //! when the service is removed or the shutdown begins, so the readers see
 //! end of file once the service's processes are gone.
+// Transitional: this module's unsafe blocks move onto crate::spawn,
+// crate::child and crate::sys (issue 12, item 6).
+#![allow(unsafe_code)]
 
 use crate::container::linemux::{Dest, LineMux, Prefix};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};

@@ -2,6 +2,9 @@
 //! leftovers included), and find the processes a shutdown may signal.
 //! As PID 1 that is the whole namespace; otherwise svscan is a child
 //! subreaper and touches only its own descendants.
+// Transitional: this module's unsafe blocks move onto crate::spawn,
+// crate::child and crate::sys (issue 12, item 6).
+#![allow(unsafe_code)]
 
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;

@@ -4,27 +4,21 @@
 //! (std's `Command` blocks the parent until the child has exec'd, which
 //! made a thousand starts wait on the scheduler one by one.)
 //!
-//! By default the child is not exec'd: svscan holds supervise's code, and
-//! the forked child runs it (`crate::supervisor::supervise`) under the
-//! name `supervise NAME`. What that saves is an exec and, above all,
-//! glibc's start-up in every supervise: its CPU and cache probing runs
-//! cpuid dozens of times, each a trap to the hypervisor on a virtual
-//! machine, and was half of supervise's CPU time while a thousand
-//! services started. `--supervise PATH` (or SVKIT_SUPERVISE) execs PATH
-//! instead.
+//! The program is `--supervise PATH` (or SVKIT_SUPERVISE), else the
+//! `supervise` next to svscan's own executable, as runsvdir runs runsv
+//! and s6-svscan runs s6-supervise; never one found on PATH, which could
+//! be daemontools' unrelated program of the same name.
 //!
-//! Either way the child gets its own session (so a terminal's Ctrl-C
-//! reaches only the main command), stdin from /dev/null, this service's
-//! log pipe without close-on-exec, the file limit svscan itself started
-//! with, an empty signal mask and default dispositions, and none of
-//! svscan's other descriptors. If the exec (or the set-up before it)
-//! fails, the child says so and exits 111; svscan sees that like any
-//! supervise exit.
+//! The child gets its own session (so a terminal's Ctrl-C reaches only
+//! the main command), stdin from /dev/null, this service's log pipe
+//! without close-on-exec, the resource limits svscan itself started with,
+//! an empty signal mask and default dispositions. If the exec (or the
+//! set-up before it) fails, the child says so and exits 111; svscan sees
+//! that like any supervise exit.
 
 use super::logpipe::ENV_LOG_PIPE;
 use crate::container::envdump::EnvMap;
-use crate::proctitle::TitleArea;
-use crate::spawn::Image;
+use crate::spawn::{Envp, Group, OnFailure, Program, Rlimit};
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -33,27 +27,26 @@ use std::path::{Path, PathBuf};
 /// The soft RLIMIT_NOFILE svscan started with. svscan raises its own to
 /// hold two pipe ends per service; children get the original back.
 #[derive(Clone, Copy)]
-pub struct FileLimit(pub libc::rlimit);
+pub struct FileLimit(pub Rlimit);
 
 impl FileLimit {
     /// Raises the soft limit to the hard limit, returning the original.
     pub fn raise() -> Option<FileLimit> {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
+        use rustix::process::{getrlimit, setrlimit, Resource};
+        let lim = getrlimit(Resource::Nofile);
+        let raised = rustix::process::Rlimit {
+            current: lim.maximum,
+            maximum: lim.maximum,
         };
-        // SAFETY: getrlimit/setrlimit read/write the local structs only.
-        unsafe {
-            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-                return None;
-            }
-            let raised = libc::rlimit {
-                rlim_cur: lim.rlim_max,
-                rlim_max: lim.rlim_max,
-            };
-            libc::setrlimit(libc::RLIMIT_NOFILE, &raised);
-        }
-        Some(FileLimit(lim))
+        let _ = setrlimit(Resource::Nofile, raised);
+        let unlimited = libc::RLIM_INFINITY;
+        Some(FileLimit(Rlimit {
+            resource: libc::RLIMIT_NOFILE,
+            limit: libc::rlimit {
+                rlim_cur: lim.current.unwrap_or(unlimited),
+                rlim_max: lim.maximum.unwrap_or(unlimited),
+            },
+        }))
     }
 }
 
@@ -61,71 +54,45 @@ fn cstring(bytes: &[u8]) -> std::io::Result<CString> {
     CString::new(bytes).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
 }
 
-/// `name` looked up in `PATH` when it has no slash (once, at start-up).
-fn resolve(program: &Path) -> PathBuf {
-    if program.as_os_str().as_bytes().contains(&b'/') {
-        return program.to_path_buf();
+/// The supervise program: `given`, else `supervise` in the directory of
+/// svscan's own executable.
+pub fn supervise_program(given: Option<&Path>) -> std::io::Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
     }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
-    for dir in std::env::split_paths(&path) {
-        let candidate = dir.join(program);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    program.to_path_buf()
+    let me = std::env::current_exe()?;
+    let dir = me.parent().unwrap_or(Path::new("/"));
+    Ok(dir.join("supervise"))
 }
 
 pub struct Spawner {
-    /// The program exec'd; `None`: the built-in supervise.
-    program: Option<CString>,
-    /// argv[0]: the program, or `supervise` for the built-in one.
-    name: CString,
-    /// Where the built-in supervise writes its `ps` title.
-    title: Option<TitleArea>,
+    /// The program exec'd.
+    program: CString,
     scandir: CString,
     /// The container's environment without SVKIT_LOG_PIPE.
-    base_env: Vec<CString>,
+    base_env: Envp,
     devnull: OwnedFd,
     file_limit: Option<FileLimit>,
     exec_failed: Vec<u8>,
 }
 
 impl Spawner {
+    /// `program`: see [`supervise_program`].
     pub fn new(
-        supervise: Option<&Path>,
+        program: &Path,
         scandir: &Path,
         file_limit: Option<FileLimit>,
         env: &EnvMap,
     ) -> std::io::Result<Spawner> {
-        let program = supervise.map(resolve);
-        let base_env = env
-            .iter()
-            .filter(|(k, _)| k.as_os_str() != ENV_LOG_PIPE)
-            .filter_map(|(k, v)| {
-                let mut kv = k.as_bytes().to_vec();
-                kv.push(b'=');
-                kv.extend_from_slice(v.as_bytes());
-                CString::new(kv).ok()
-            })
-            .collect();
+        let mut env = env.clone();
+        env.remove(OsStr::new(ENV_LOG_PIPE));
         let devnull = std::fs::File::open("/dev/null")?.into();
-        let exec_failed = match &program {
-            Some(p) => format!("svscan: warning: unable to execute {}\n", p.display()),
-            // Only a failed chdir or dup2 before it gets there.
-            None => "svscan: warning: unable to start the built-in supervise\n".into(),
-        }
-        .into_bytes();
-        let program = match program {
-            Some(p) => Some(cstring(p.as_os_str().as_bytes())?),
-            None => None,
-        };
+        let exec_failed =
+            format!("svscan: warning: unable to execute {}\n", program.display()).into_bytes();
         Ok(Spawner {
-            name: program.clone().unwrap_or_else(|| c"supervise".into()),
-            title: program.is_none().then(TitleArea::of_self).flatten(),
-            program,
+            program: cstring(program.as_os_str().as_bytes())?,
             scandir: cstring(scandir.as_os_str().as_bytes())?,
-            base_env,
+            base_env: Envp::from_map(&env),
             devnull,
             file_limit,
             exec_failed,
@@ -141,16 +108,16 @@ impl Spawner {
         stdio: Option<(RawFd, RawFd)>,
     ) -> std::io::Result<i32> {
         let arg = cstring(name.as_bytes())?;
-        let pipe_env = match log_pipe {
-            Some((r, w)) => Some(cstring(format!("{ENV_LOG_PIPE}={r},{w}").as_bytes())?),
-            None => None,
+        let with_pipe;
+        let env = match log_pipe {
+            Some((r, w)) => {
+                with_pipe = self
+                    .base_env
+                    .with([cstring(format!("{ENV_LOG_PIPE}={r},{w}").as_bytes())?]);
+                &with_pipe
+            }
+            None => &self.base_env,
         };
-        let mut envp: Vec<*const libc::c_char> = Vec::with_capacity(self.base_env.len() + 2);
-        envp.extend(self.base_env.iter().map(|e| e.as_ptr()));
-        if let Some(e) = &pipe_env {
-            envp.push(e.as_ptr());
-        }
-        envp.push(std::ptr::null());
         let mut fds = [(self.devnull.as_raw_fd(), 0); 5];
         let mut n = 1;
         if let Some((out, err)) = stdio {
@@ -163,19 +130,25 @@ impl Spawner {
             fds[n + 1] = (w, w);
             n += 2;
         }
-        let builtin = || crate::supervisor::supervise(name);
+        let limits;
         let spawned = crate::spawn::spawn(&crate::spawn::Exec {
-            image: match &self.program {
-                Some(path) => Image::Program(path),
-                None => Image::Function(&builtin, self.title.as_ref()),
-            },
-            argv: &[&self.name, &arg],
-            envp: Some(&envp),
+            program: Program::Path(&self.program),
+            // argv[0] is the bare name, so `ps` shows `supervise NAME`.
+            argv: &[c"supervise", &arg],
+            env: Some(env),
             cwd: Some(&self.scandir),
             fds: &fds[..n],
-            setsid: true,
-            nofile: self.file_limit.map(|FileLimit(lim)| lim),
-            on_failure: crate::spawn::OnFailure::Message(&self.exec_failed),
+            group: Group::Session,
+            foreground: false,
+            close_others: true,
+            rlimits: match &self.file_limit {
+                Some(FileLimit(l)) => {
+                    limits = [*l];
+                    &limits
+                }
+                None => &[],
+            },
+            on_failure: OnFailure::Message(&self.exec_failed),
         })?;
         Ok(spawned.pid)
     }

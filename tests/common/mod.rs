@@ -191,3 +191,84 @@ pub fn wait_blocked_in_poll(pid: u32) {
 const POLL: libc::c_long = libc::SYS_poll;
 #[cfg(not(target_arch = "x86_64"))]
 const POLL: libc::c_long = libc::SYS_ppoll;
+
+/// What a group of tests needs beyond Rust and a Linux kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Root: private PID and mount namespaces, chown, other uids.
+    Root,
+    /// runit's programs (sv, runsv, runsvdir, svlogd, chpst), Debian's `runit`.
+    Runit,
+    /// s6's programs, Debian's `s6`.
+    S6,
+    /// daemontools' programs, Debian's `daemontools`.
+    Daemontools,
+    /// A Docker engine (`docker info` succeeds).
+    Docker,
+}
+
+impl Need {
+    fn why(self) -> &'static str {
+        match self {
+            Need::Root => "needs root (private PID/mount namespaces, other uids)",
+            Need::Runit => "needs runit (sv, runsv, svlogd, chpst in PATH)",
+            Need::S6 => "needs s6 (s6-svscan, s6-supervise in PATH)",
+            Need::Daemontools => "needs daemontools (svscan, supervise, svstat in /usr/bin)",
+            Need::Docker => "needs a Docker engine",
+        }
+    }
+
+    fn met(self) -> bool {
+        let found = |p: &str| Path::new(p).exists();
+        match self {
+            Need::Root => is_root(),
+            Need::Runit => found("/usr/bin/sv") && found("/usr/bin/runsv"),
+            Need::S6 => found("/usr/bin/s6-svscan") && found("/usr/bin/s6-supervise"),
+            Need::Daemontools => found("/usr/bin/svstat") && found("/usr/bin/svok"),
+            Need::Docker => Command::new("docker")
+                .arg("info")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success()),
+        }
+    }
+}
+
+/// The variable under which a skipped test is a failure (`.ci/run` sets it).
+pub const REQUIRE_ALL: &str = "SVKIT_TEST_REQUIRE_ALL";
+
+/// Should a test that needs `needs` run? When something is missing it
+/// says so once per group and test binary (on the real stderr, which
+/// `cargo test` does not capture) and returns false, so the test returns
+/// early; with `SVKIT_TEST_REQUIRE_ALL=1` a missing need fails the test.
+pub fn require(needs: &[Need]) -> bool {
+    use std::io::Write;
+    use std::sync::Mutex;
+    static SAID: Mutex<Vec<Need>> = Mutex::new(Vec::new());
+    for &need in needs {
+        if need.met() {
+            continue;
+        }
+        if std::env::var_os(REQUIRE_ALL).is_some_and(|v| v == "1") {
+            panic!("{}: {REQUIRE_ALL}=1 forbids skipping this test", need.why());
+        }
+        let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+        if !said.contains(&need) {
+            said.push(need);
+            let exe = std::env::current_exe().unwrap_or_default();
+            let binary = exe
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let binary = binary.rsplit_once('-').map_or(binary.as_str(), |(b, _)| b);
+            let _ = writeln!(
+                std::io::stderr(),
+                "svkit tests: skipping the tests of {binary} that {} (run `sudo .ci/run` for the full suite)",
+                need.why()
+            );
+        }
+        return false;
+    }
+    true
+}
