@@ -14,7 +14,6 @@
 //! have taken both.
 
 use crate::spawn::{spawn, Exec, Group, OnFailure};
-use nix::errno::Errno;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::process::{pidfd_open, waitid, Pid, PidfdFlags, WaitId, WaitIdOptions};
 use std::fmt;
@@ -87,22 +86,28 @@ pub fn signal_group(pgid: i32, sig: i32) -> bool {
     pgid > 0 && crate::sys::kill(-pgid, sig).is_ok()
 }
 
-/// Why a child could not be started.
+/// Why a child could not be started (each with its errno value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpawnError {
-    /// fork(2) failed.
-    Fork(Errno),
+    /// fork(2) (or preparing for it) failed.
+    Fork(i32),
     /// The program could not be executed (the child has been reaped).
-    Exec(Errno),
+    Exec(i32),
     /// No pidfd for the child (Linux before 5.3); it was killed and reaped.
-    Pidfd(Errno),
+    Pidfd(i32),
 }
 
 impl SpawnError {
-    pub fn errno(self) -> Errno {
+    pub fn errno(self) -> i32 {
         match self {
             SpawnError::Fork(e) | SpawnError::Exec(e) | SpawnError::Pidfd(e) => e,
         }
+    }
+}
+
+impl crate::errstr::ErrorNumber for SpawnError {
+    fn number(&self) -> i32 {
+        self.errno()
     }
 }
 
@@ -148,13 +153,14 @@ impl Child {
             on_failure: OnFailure::Report,
             ..*e
         };
-        let spawned = spawn(&e).map_err(SpawnError::Fork)?;
+        use crate::errstr::ErrorNumber;
+        let spawned = spawn(&e).map_err(|e| SpawnError::Fork(e.number()))?;
         let pidfd = match Pid::from_raw(spawned.pid).map(|p| pidfd_open(p, PidfdFlags::empty())) {
             Some(Ok(fd)) => fd,
             other => {
                 let errno = match other {
-                    Some(Err(err)) => Errno::from_raw(err.raw_os_error()),
-                    _ => Errno::ESRCH,
+                    Some(Err(err)) => err.number(),
+                    _ => libc::ESRCH,
                 };
                 signal(spawned.pid, libc::SIGKILL);
                 let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(spawned.pid), None);
@@ -169,7 +175,7 @@ impl Child {
         };
         if let Some(errno) = spawned.exec_error {
             child.wait_until(None, None);
-            return Err(SpawnError::Exec(errno));
+            return Err(SpawnError::Exec(errno.number()));
         }
         Ok(child)
     }
@@ -506,7 +512,7 @@ mod tests {
     fn a_missing_program_is_a_spawn_failure() {
         let argv = [c"/nonexistent/helper"];
         match run_bounded(&exec(&argv), Bound::kill_after(Duration::from_secs(1))) {
-            Outcome::SpawnFailed(SpawnError::Exec(e)) => assert_eq!(e, Errno::ENOENT),
+            Outcome::SpawnFailed(SpawnError::Exec(e)) => assert_eq!(e, libc::ENOENT),
             other => panic!("{other:?}"),
         }
     }

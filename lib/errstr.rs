@@ -3,13 +3,50 @@
 
 use nix::errno::Errno;
 
+/// Anything that carries an errno value: nix's and rustix's error types
+/// and `std::io::Error`, so that no caller converts between them.
+pub trait ErrorNumber {
+    /// The errno value (0 when there is none).
+    fn number(&self) -> i32;
+}
+
+impl ErrorNumber for Errno {
+    fn number(&self) -> i32 {
+        *self as i32
+    }
+}
+
+impl ErrorNumber for rustix::io::Errno {
+    fn number(&self) -> i32 {
+        self.raw_os_error()
+    }
+}
+
+impl ErrorNumber for std::io::Error {
+    fn number(&self) -> i32 {
+        self.raw_os_error().unwrap_or(0)
+    }
+}
+
+impl ErrorNumber for i32 {
+    fn number(&self) -> i32 {
+        *self
+    }
+}
+
+impl<T: ErrorNumber + ?Sized> ErrorNumber for &T {
+    fn number(&self) -> i32 {
+        (**self).number()
+    }
+}
+
 /// runit's wording for an errno value: the `error_str` table of runit
 /// 2.1.2 (`src/error_str.c`, djb's public-domain table), in its order, for
 /// the values Linux has. EWOULDBLOCK is EAGAIN on Linux, so the earlier
 /// "temporary failure" entry wins, as in runit's binary.
-pub fn runit_error_str(e: Errno) -> &'static str {
+pub fn runit_error_str(e: impl ErrorNumber) -> &'static str {
     use Errno::*;
-    match e {
+    match Errno::from_raw(e.number()) {
         EINTR => "interrupted system call",
         ENOMEM => "out of memory",
         ENOENT => "file does not exist",
@@ -102,10 +139,7 @@ pub fn runit_error_str(e: Errno) -> &'static str {
 
 /// runit's wording for an `std::io::Error` (falls back to "unknown error").
 pub fn io_error_str(e: &std::io::Error) -> &'static str {
-    match e.raw_os_error() {
-        Some(n) => runit_error_str(Errno::from_raw(n)),
-        None => "unknown error",
-    }
+    runit_error_str(e)
 }
 
 #[cfg(test)]
@@ -143,5 +177,13 @@ mod tests {
         assert_eq!(runit_error_str(Errno::EWOULDBLOCK), "temporary failure");
         assert_eq!(runit_error_str(Errno::EFAULT), "bad address");
         assert_eq!(runit_error_str(Errno::UnknownErrno), "unknown error");
+        assert_eq!(
+            runit_error_str(rustix::io::Errno::NOENT),
+            "file does not exist"
+        );
+        assert_eq!(
+            runit_error_str(std::io::Error::from(std::io::ErrorKind::Other)),
+            "unknown error"
+        );
     }
 }

@@ -18,6 +18,7 @@ pub mod status;
 pub mod tai64n;
 
 // Machinery every program shares.
+pub mod check;
 pub mod child;
 pub mod exit;
 pub mod inotify;

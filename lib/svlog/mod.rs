@@ -28,7 +28,7 @@ pub const PROG: &str = "svlog";
 
 /// runit's wording for a system error.
 pub fn why(e: rustix::io::Errno) -> &'static str {
-    crate::errstr::runit_error_str(nix::errno::Errno::from_raw(e.raw_os_error()))
+    crate::errstr::runit_error_str(e)
 }
 
 pub(crate) fn info(what: std::fmt::Arguments<'_>) {

@@ -173,7 +173,7 @@ fn start_services(
             PROG,
             crate::exit::SYSTEM,
             format!("unable to execute {}", program.display()),
-            crate::errstr::runit_error_str(nix::errno::Errno::from_raw(e.raw_os_error())),
+            crate::errstr::runit_error_str(e),
         );
     }
     let spawner = match Spawner::new(&program, &scandir, file_limit, &env) {
