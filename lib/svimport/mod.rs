@@ -18,3 +18,6 @@ pub mod script;
 pub mod shellwords;
 pub mod shquote;
 pub mod writer;
+pub mod program;
+pub mod supervisord;
+pub mod procfile;
