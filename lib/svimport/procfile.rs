@@ -18,15 +18,24 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug)]
 pub enum Error {
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     Empty(PathBuf),
-    Duplicate { file: PathBuf, line: usize, name: String },
+    Duplicate {
+        file: PathBuf,
+        line: usize,
+        name: String,
+    },
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Read { path, source } => write!(f, "unable to read {}: {source}", path.display()),
+            Error::Read { path, source } => {
+                write!(f, "unable to read {}: {source}", path.display())
+            }
             Error::Empty(p) => write!(f, "{}: no process type (NAME: COMMAND) in it", p.display()),
             Error::Duplicate { file, line, name } => write!(
                 f,
@@ -41,11 +50,17 @@ impl fmt::Display for Error {
 pub const DEFAULT_PORT_BASE: u32 = 5000;
 
 fn is_name(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Converts the Procfile `text` (read from `file`).
-pub fn convert_str(text: &str, file: &Path, port_base: u32) -> Result<(Vec<ServiceDir>, Report), Error> {
+pub fn convert_str(
+    text: &str,
+    file: &Path,
+    port_base: u32,
+) -> Result<(Vec<ServiceDir>, Report), Error> {
     let mut report = Report::default();
     let mut dirs: Vec<ServiceDir> = Vec::new();
     let origin = |line: usize, setting: &str| Origin {
@@ -64,12 +79,20 @@ pub fn convert_str(text: &str, file: &Path, port_base: u32) -> Result<(Vec<Servi
         });
         let Some((name, command)) = parsed else {
             if !line.trim().is_empty() && !line.trim_start().starts_with('#') {
-                report.push(origin(lineno, line), Status::NoEquivalent, "not a NAME: COMMAND line; foreman ignores it, so does svimport");
+                report.push(
+                    origin(lineno, line),
+                    Status::NoEquivalent,
+                    "not a NAME: COMMAND line; foreman ignores it, so does svimport",
+                );
             }
             continue;
         };
         if dirs.iter().any(|d| d.name == name) {
-            return Err(Error::Duplicate { file: file.to_path_buf(), line: lineno, name: name.into() });
+            return Err(Error::Duplicate {
+                file: file.to_path_buf(),
+                line: lineno,
+                name: name.into(),
+            });
         }
         let index = dirs.len() as u32;
         let port = port_base.saturating_add(100 * index);
@@ -85,7 +108,8 @@ pub fn convert_str(text: &str, file: &Path, port_base: u32) -> Result<(Vec<Servi
             argv: vec![Word::lit("sh"), Word::lit("-c"), Word::lit(command)],
             ..Default::default()
         };
-        run.stdio.push("exec 2>&1  # foreman merges stderr into the process's output".into());
+        run.stdio
+            .push("exec 2>&1  # foreman merges stderr into the process's output".into());
         let mut d = ServiceDir::new(name);
         d.script("run", run.render());
         d.file("essential", "");
@@ -117,7 +141,10 @@ pub fn convert_str(text: &str, file: &Path, port_base: u32) -> Result<(Vec<Servi
 
 /// Reads and converts the Procfile at `file`.
 pub fn convert(file: &Path, port_base: u32) -> Result<(Vec<ServiceDir>, Report), Error> {
-    let bytes = std::fs::read(file).map_err(|source| Error::Read { path: file.to_path_buf(), source })?;
+    let bytes = std::fs::read(file).map_err(|source| Error::Read {
+        path: file.to_path_buf(),
+        source,
+    })?;
     convert_str(&String::from_utf8_lossy(&bytes), file, port_base)
 }
 
@@ -133,18 +160,34 @@ mod tests {
         assert_eq!(names, ["web", "worker"]);
         let run = &dirs[1].get("run").unwrap().contents;
         assert!(run.contains("export PORT=6100\n"), "{run}");
-        assert!(run.contains("exec sh -c 'sidekiq -q '\\''a b'\\'''\n"), "{run}");
-        assert!(dirs[0].get("run").unwrap().contents.contains("export PORT=6000\n"));
+        assert!(
+            run.contains("exec sh -c 'sidekiq -q '\\''a b'\\'''\n"),
+            "{run}"
+        );
+        assert!(dirs[0]
+            .get("run")
+            .unwrap()
+            .contents
+            .contains("export PORT=6000\n"));
         assert!(dirs[0].get("essential").is_some());
         let r = report.render();
-        assert!(r.contains("/app/Procfile:5: not a line: no equivalent"), "{r}");
-        assert!(r.contains("/app/Procfile:6: bad name: x: no equivalent"), "{r}");
+        assert!(
+            r.contains("/app/Procfile:5: not a line: no equivalent"),
+            "{r}"
+        );
+        assert!(
+            r.contains("/app/Procfile:6: bad name: x: no equivalent"),
+            "{r}"
+        );
         assert!(!r.contains(":1:"), "comments are not reported: {r}");
     }
 
     #[test]
     fn errors() {
-        assert!(matches!(convert_str("# nothing\n", Path::new("P"), 5000), Err(Error::Empty(_))));
+        assert!(matches!(
+            convert_str("# nothing\n", Path::new("P"), 5000),
+            Err(Error::Empty(_))
+        ));
         assert!(matches!(
             convert_str("a: x\na: y\n", Path::new("P"), 5000),
             Err(Error::Duplicate { line: 2, .. })
@@ -153,7 +196,8 @@ mod tests {
 
     #[test]
     fn run_sets_port_and_runs_through_sh() {
-        let (dirs, _) = convert_str("web: echo \"$PORT $PS\" && exit 3\n", Path::new("P"), 5000).unwrap();
+        let (dirs, _) =
+            convert_str("web: echo \"$PORT $PS\" && exit 3\n", Path::new("P"), 5000).unwrap();
         let out = std::process::Command::new("sh")
             .arg("-c")
             .arg(&dirs[0].get("run").unwrap().contents)

@@ -196,7 +196,9 @@ impl Names<'_> {
         e: &Entry,
         pn: &mut dyn FnMut(&Spec) -> Option<Resolved>,
     ) -> Result<String, Error> {
-        let text = e.value.replace("%(here)s", &super::supervisord::dir_of(&e.file));
+        let text = e
+            .value
+            .replace("%(here)s", &super::supervisord::dir_of(&e.file));
         let mut env_used = Vec::new();
         let out = expand(&text, &mut |spec: &Spec| {
             if let Some(r) = pn(spec) {
@@ -509,7 +511,6 @@ pub fn convert(
         Some(e) => Some((e, field(e)?)),
         None => None,
     };
-    drop(field);
     let mut vars = Vec::new();
     for f in &formats {
         let v = var_name(f, &vars);
@@ -557,7 +558,9 @@ pub fn convert(
     let mut dir = ServiceDir::new(&dir_name);
 
     // command
-    let split = |s: &str| split_posix(s).map_err(|why| keys.invalid(cmd_e, format!("can't parse command: {why}")));
+    let split = |s: &str| {
+        split_posix(s).map_err(|why| keys.invalid(cmd_e, format!("can't parse command: {why}")))
+    };
     let words: Vec<String> = split(&cmd_marked)?;
     if words.is_empty() {
         return Err(keys.invalid(cmd_e, "command is empty"));
@@ -584,7 +587,10 @@ pub fn convert(
     let shellish: Vec<&String> = words
         .iter()
         .filter(|w| {
-            ["|", "||", "&&", ";", "&", ">", ">>", "<", "2>&1", "2>", "1>"].contains(&w.as_str())
+            [
+                "|", "||", "&&", ";", "&", ">", ">>", "<", "2>&1", "2>", "1>",
+            ]
+            .contains(&w.as_str())
                 || w.contains('$')
                 || w.contains('`')
         })
@@ -712,28 +718,49 @@ pub fn convert(
         }
     };
     let so = stream(&out_f);
-    let se = if redirect { Stream::Stdout } else { stream(&err_f) };
+    let se = if redirect {
+        Stream::Stdout
+    } else {
+        stream(&err_f)
+    };
     let mut log: Option<(&Entry, String, &'static str)> = None; // entry, marked path, "stdout"/"stderr"
     let mut container = false;
     let mut notes: Vec<(Origin, Status, String)> = Vec::new();
     let so_origin = keys.origin_or_default("stdout_logfile", "AUTO");
     match &so {
         Stream::File(e, _) => {
-            let marked = out_f.as_ref().map(|(_, (_, m))| m.clone()).unwrap_or_default();
+            let marked = out_f
+                .as_ref()
+                .map(|(_, (_, m))| m.clone())
+                .unwrap_or_default();
             log = Some((e, marked, "stdout"));
         }
         Stream::Stdout => {
             container = true;
-            notes.push((so_origin, Status::Mapped, "no log/: the output goes to the container's stdout".into()));
+            notes.push((
+                so_origin,
+                Status::Mapped,
+                "no log/: the output goes to the container's stdout".into(),
+            ));
         }
         Stream::Stderr => {
-            run.stdio.push("exec 1>&2  # stdout_logfile=/dev/stderr".into());
+            run.stdio
+                .push("exec 1>&2  # stdout_logfile=/dev/stderr".into());
             container = true;
-            notes.push((so_origin, Status::Mapped, format!("{dir_name}/run: exec 1>&2 (stdout to the container's stderr)")));
+            notes.push((
+                so_origin,
+                Status::Mapped,
+                format!("{dir_name}/run: exec 1>&2 (stdout to the container's stderr)"),
+            ));
         }
         Stream::Null => {
-            run.stdio.push("exec >/dev/null  # stdout_logfile=NONE".into());
-            notes.push((so_origin, Status::Mapped, format!("{dir_name}/run: exec >/dev/null")));
+            run.stdio
+                .push("exec >/dev/null  # stdout_logfile=NONE".into());
+            notes.push((
+                so_origin,
+                Status::Mapped,
+                format!("{dir_name}/run: exec >/dev/null"),
+            ));
         }
         Stream::Auto => {
             container = true;
@@ -753,8 +780,13 @@ pub fn convert(
             match &log {
                 Some((_, _, _)) => {
                     let same = matches!(&so, Stream::File(_, p) if p == path);
-                    run.stdio.push("exec 2>&1  # stderr into the same log as stdout".into());
-                    let status = if same { Status::Mapped } else { Status::Approximated };
+                    run.stdio
+                        .push("exec 2>&1  # stderr into the same log as stdout".into());
+                    let status = if same {
+                        Status::Mapped
+                    } else {
+                        Status::Approximated
+                    };
                     notes.push((keys.origin(e), status, if same {
                         format!("{dir_name}/run: exec 2>&1 (same file as stdout)")
                     } else {
@@ -764,33 +796,58 @@ pub fn convert(
                 None => {
                     // The logger reads stdout: swap the two streams.
                     run.stdio.insert(0, "exec 3>&1 1>&2 2>&3 3>&-  # stderr to log/, stdout to the container's stderr".into());
-                    let marked = err_f.as_ref().map(|(_, (_, m))| m.clone()).unwrap_or_default();
+                    let marked = err_f
+                        .as_ref()
+                        .map(|(_, (_, m))| m.clone())
+                        .unwrap_or_default();
                     log = Some((e, marked, "stderr"));
                     notes.push((keys.origin(e), Status::Approximated, format!("{dir_name}/run swaps stdout and stderr: svkit's logger reads stdout, so stderr feeds log/ and stdout goes to the container's stderr")));
                 }
             }
         }
         Stream::Stdout => {
-            run.stdio.push("exec 2>&1  # stderr goes where stdout goes".into());
-            notes.push((se_origin, Status::Mapped, format!("{dir_name}/run: exec 2>&1")));
+            run.stdio
+                .push("exec 2>&1  # stderr goes where stdout goes".into());
+            notes.push((
+                se_origin,
+                Status::Mapped,
+                format!("{dir_name}/run: exec 2>&1"),
+            ));
         }
         Stream::Stderr => {
             container = true;
-            notes.push((se_origin, Status::Mapped, "stderr stays the container's stderr".into()));
+            notes.push((
+                se_origin,
+                Status::Mapped,
+                "stderr stays the container's stderr".into(),
+            ));
         }
         Stream::Null => {
-            run.stdio.push("exec 2>/dev/null  # stderr_logfile=NONE".into());
-            notes.push((se_origin, Status::Mapped, format!("{dir_name}/run: exec 2>/dev/null")));
+            run.stdio
+                .push("exec 2>/dev/null  # stderr_logfile=NONE".into());
+            notes.push((
+                se_origin,
+                Status::Mapped,
+                format!("{dir_name}/run: exec 2>/dev/null"),
+            ));
         }
         Stream::Auto => {
             container = true;
             if err_f.is_some() || redirect_e.is_some() {
-                notes.push((se_origin, Status::Approximated, "AUTO: stderr goes to the container's stderr".into()));
+                notes.push((
+                    se_origin,
+                    Status::Approximated,
+                    "AUTO: stderr goes to the container's stderr".into(),
+                ));
             }
         }
         Stream::Syslog => {
             container = true;
-            notes.push((se_origin, Status::NoEquivalent, "svkit does not log to syslog: stderr goes to the container's stderr".into()));
+            notes.push((
+                se_origin,
+                Status::NoEquivalent,
+                "svkit does not log to syslog: stderr goes to the container's stderr".into(),
+            ));
         }
     }
     for (o, s, t) in notes {
@@ -798,11 +855,19 @@ pub fn convert(
     }
     if redirect && err_f.is_some() {
         if let Some((e, _)) = &err_f {
-            report.push(keys.origin(e), Status::Mapped, "ignored, as supervisord ignores it with redirect_stderr=true".to_string());
+            report.push(
+                keys.origin(e),
+                Status::Mapped,
+                "ignored, as supervisord ignores it with redirect_stderr=true".to_string(),
+            );
         }
     }
     if let (Some(e), false) = (redirect_e, redirect) {
-        report.push(keys.origin(e), Status::Mapped, "stderr kept apart from stdout".to_string());
+        report.push(
+            keys.origin(e),
+            Status::Mapped,
+            "stderr kept apart from stdout".to_string(),
+        );
     }
     let mut size_keys_used = BTreeSet::new();
     if let Some((e, marked, which)) = &log {
@@ -812,11 +877,17 @@ pub fn convert(
         size_keys_used.insert(mk.clone());
         size_keys_used.insert(bk.clone());
         let maxbytes = match plain(&mk)? {
-            Some((v, me)) => (dt::byte_size(&v).map_err(|why| keys.invalid(me, why))?, keys.origin(me)),
+            Some((v, me)) => (
+                dt::byte_size(&v).map_err(|why| keys.invalid(me, why))?,
+                keys.origin(me),
+            ),
             None => (50 * 1024 * 1024, keys.default_origin(&mk, "50MB")),
         };
         let backups = match plain(&bk)? {
-            Some((v, be)) => (dt::integer(&v).map_err(|why| keys.invalid(be, why))?, keys.origin(be)),
+            Some((v, be)) => (
+                dt::integer(&v).map_err(|why| keys.invalid(be, why))?,
+                keys.origin(be),
+            ),
             None => (10, keys.default_origin(&bk, "10")),
         };
         let keep = if backups.0 <= 0 { 1 } else { backups.0 };
@@ -824,7 +895,10 @@ pub fn convert(
         let lrun = log_run(
             &[format!(
                 "Written by svimport from {} in [{}] ({} line {}).",
-                e.key, sec.name, e.file.display(), e.line
+                e.key,
+                sec.name,
+                e.file.display(),
+                e.line
             )],
             map.as_ref().filter(|_| path.has_vars()),
             &path,
@@ -871,12 +945,19 @@ pub fn convert(
         );
     }
     for which in ["stdout", "stderr"] {
-        for k in [format!("{which}_logfile_maxbytes"), format!("{which}_logfile_backups")] {
+        for k in [
+            format!("{which}_logfile_maxbytes"),
+            format!("{which}_logfile_backups"),
+        ] {
             if size_keys_used.contains(&k) {
                 continue;
             }
             if let Some(e) = keys.get(&k) {
-                report.push(keys.origin(e), Status::Mapped, "no effect: this stream is not written to a file");
+                report.push(
+                    keys.origin(e),
+                    Status::Mapped,
+                    "no effect: this stream is not written to a file",
+                );
             }
         }
         for (k, text) in [
@@ -903,7 +984,10 @@ pub fn convert(
             if autostart {
                 "starts with svscan (no down file)".to_string()
             } else {
-                format!("{dir_name}/down: not started until `svctl up {}`", services[0])
+                format!(
+                    "{dir_name}/down: not started until `svctl up {}`",
+                    services[0]
+                )
             },
         );
     }
@@ -915,22 +999,40 @@ pub fn convert(
         None => AutoRestart::Unexpected,
     };
     let codes = match plain("exitcodes")? {
-        Some((v, e)) => (dt::exit_codes(&v).map_err(|why| keys.invalid(e, why))?, Some(e)),
+        Some((v, e)) => (
+            dt::exit_codes(&v).map_err(|why| keys.invalid(e, why))?,
+            Some(e),
+        ),
         None => (vec![0], None),
     };
-    let fin_origin = vec![format!("Written by svimport from autorestart in [{}].", sec.name)];
+    let fin_origin = vec![format!(
+        "Written by svimport from autorestart in [{}].",
+        sec.name
+    )];
     match ar {
         AutoRestart::Always => {
-            report.push(ar_o, Status::Mapped, "restarted after every exit (svkit's default; no finish)");
+            report.push(
+                ar_o,
+                Status::Mapped,
+                "restarted after every exit (svkit's default; no finish)",
+            );
             if let Some(e) = codes.1 {
-                report.push(keys.origin(e), Status::Mapped, "no effect with autorestart=true, as for supervisord");
+                report.push(
+                    keys.origin(e),
+                    Status::Mapped,
+                    "no effect with autorestart=true, as for supervisord",
+                );
             }
         }
         AutoRestart::Never => {
             dir.script("finish", finish_script(&fin_origin, None));
             report.push(ar_o, Status::Approximated, format!("{dir_name}/finish exits 125 (do not restart) after every exit; supervisord still retried a start that failed within startsecs"));
             if let Some(e) = codes.1 {
-                report.push(keys.origin(e), Status::Mapped, "no effect with autorestart=false, as for supervisord");
+                report.push(
+                    keys.origin(e),
+                    Status::Mapped,
+                    "no effect with autorestart=false, as for supervisord",
+                );
             }
         }
         AutoRestart::Unexpected => {
@@ -941,7 +1043,11 @@ pub fn convert(
                 if list.is_empty() { "none".to_string() } else { list.join(",") }
             ));
             if let Some(e) = codes.1 {
-                report.push(keys.origin(e), Status::Mapped, format!("the expected codes in {dir_name}/finish"));
+                report.push(
+                    keys.origin(e),
+                    Status::Mapped,
+                    format!("the expected codes in {dir_name}/finish"),
+                );
             }
         }
     }
@@ -957,7 +1063,10 @@ pub fn convert(
     dir.file("restart-backoff", format!("1000 {}\n", cap * 1000));
     dir.file("restart-limit", format!("{r} {window}\n"));
     let ss_o = ss_e.map_or_else(|| keys.default_origin("startsecs", "1"), |e| keys.origin(e));
-    let sr_o = sr_e.map_or_else(|| keys.default_origin("startretries", "3"), |e| keys.origin(e));
+    let sr_o = sr_e.map_or_else(
+        || keys.default_origin("startretries", "3"),
+        |e| keys.origin(e),
+    );
     report.push(sr_o, Status::Approximated, format!(
         "{dir_name}/restart-limit {r} {window}: {r} automatic restarts within {window} s mark the service failed (supervisord: FATAL after {r} failed starts in a row; svkit counts every restart in the window, however long the run){}",
         if r == 0 { "; with 0 svkit never restarts it automatically" } else { "" }
@@ -968,18 +1077,25 @@ pub fn convert(
     ));
 
     // stopsignal -> down-signal
-    match plain("stopsignal")? {
-        Some((v, e)) => {
+    if let Some((v, e)) = plain("stopsignal")? {
+        {
             let (num, name) = dt::signal(&v).map_err(|why| keys.invalid(e, why))?;
             let text = name.map_or(num.to_string(), str::to_string);
             if num == 15 {
-                report.push(keys.origin(e), Status::Mapped, "TERM is svkit's default stop signal (no down-signal)");
+                report.push(
+                    keys.origin(e),
+                    Status::Mapped,
+                    "TERM is svkit's default stop signal (no down-signal)",
+                );
             } else {
                 dir.file("down-signal", format!("{text}\n"));
-                report.push(keys.origin(e), Status::Mapped, format!("{dir_name}/down-signal {text}"));
+                report.push(
+                    keys.origin(e),
+                    Status::Mapped,
+                    format!("{dir_name}/down-signal {text}"),
+                );
             }
         }
-        None => {}
     }
 
     // stopwaitsecs -> timeout-kill; stopasgroup / killasgroup
@@ -993,7 +1109,10 @@ pub fn convert(
     }
     let ms = if wait <= 0 { 1 } else { wait as u64 * 1000 };
     dir.file("timeout-kill", format!("{ms}\n"));
-    let sw_o = sw_e.map_or_else(|| keys.default_origin("stopwaitsecs", "10"), |e| keys.origin(e));
+    let sw_o = sw_e.map_or_else(
+        || keys.default_origin("stopwaitsecs", "10"),
+        |e| keys.origin(e),
+    );
     report.push(sw_o, Status::Mapped, format!(
         "{dir_name}/timeout-kill {ms}: SIGKILL this many ms after the stop signal{}; at container shutdown svscan's deadline (-t, SVKIT_SHUTDOWN_TIMEOUT, default 8 s) still applies{}",
         if wait <= 0 { " (0 means at once to supervisord; svkit's 0 means never, hence 1 ms)" } else { "" },
@@ -1006,13 +1125,20 @@ pub fn convert(
             "the stop signal goes to the main process only, as in svkit"
         });
     }
-    match kag_e {
-        Some(e) => report.push(keys.origin(e), if killasgroup { Status::Mapped } else { Status::Approximated }, if killasgroup {
-            "timeout-kill's SIGKILL goes to the whole process group, as in svkit"
-        } else {
-            "svkit's timeout-kill SIGKILLs the whole process group, not only the main process"
-        }),
-        None => {}
+    if let Some(e) = kag_e {
+        report.push(
+            keys.origin(e),
+            if killasgroup {
+                Status::Mapped
+            } else {
+                Status::Approximated
+            },
+            if killasgroup {
+                "timeout-kill's SIGKILL goes to the whole process group, as in svkit"
+            } else {
+                "svkit's timeout-kill SIGKILLs the whole process group, not only the main process"
+            },
+        );
     }
 
     // numprocs / process_name
@@ -1024,7 +1150,11 @@ pub fn convert(
         });
     }
     if let Some(e) = nps_e {
-        report.push(keys.origin(e), Status::Mapped, format!("process numbers {}..{}", nums[0], nums[nums.len() - 1]));
+        report.push(
+            keys.origin(e),
+            Status::Mapped,
+            format!("process numbers {}..{}", nums[0], nums[nums.len() - 1]),
+        );
     }
     if let Some(e) = pname_e {
         report.push(keys.origin(e), Status::Mapped, if template {
@@ -1041,7 +1171,10 @@ pub fn convert(
 
     // priority (applied by the caller, which sees every program)
     let (priority, pr_e) = int_key("priority", 999)?;
-    let priority_origin = pr_e.map_or_else(|| keys.default_origin("priority", "999"), |e| keys.origin(e));
+    let priority_origin = pr_e.map_or_else(
+        || keys.default_origin("priority", "999"),
+        |e| keys.origin(e),
+    );
 
     if let Some(e) = keys.get("serverurl") {
         report.push(keys.origin(e), Status::NoEquivalent, "svkit has no XML-RPC server; a program that talks to supervisord must use svctl instead");
@@ -1049,14 +1182,34 @@ pub fn convert(
 
     if let Some((mode, origin)) = essential {
         dir.file("essential", mode);
-        report.push(origin.clone(), Status::Mapped, format!("{dir_name}/essential{}: the container stops when {}", if mode.is_empty() { String::new() } else { format!(" ({})", mode.trim()) }, if mode.is_empty() { "its run exits" } else { "supervise gives up restarting it (restart-limit)" }));
+        report.push(
+            origin.clone(),
+            Status::Mapped,
+            format!(
+                "{dir_name}/essential{}: the container stops when {}",
+                if mode.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", mode.trim())
+                },
+                if mode.is_empty() {
+                    "its run exits"
+                } else {
+                    "supervise gives up restarting it (restart-limit)"
+                }
+            ),
+        );
     }
 
     for e in keys.unused() {
         if KNOWN.contains(&e.key.as_str()) {
             continue;
         }
-        report.push(keys.origin(e), Status::NoEquivalent, "unknown key: supervisord ignores it");
+        report.push(
+            keys.origin(e),
+            Status::NoEquivalent,
+            "unknown key: supervisord ignores it",
+        );
     }
     Ok(Converted {
         dir,
@@ -1067,8 +1220,17 @@ pub fn convert(
     })
 }
 
-fn check_service_name(keys: &Keys, e: Option<&Entry>, name: &str, template: bool) -> Result<(), Error> {
-    let bare = if template { name.trim_end_matches('@') } else { name };
+fn check_service_name(
+    keys: &Keys,
+    e: Option<&Entry>,
+    name: &str,
+    template: bool,
+) -> Result<(), Error> {
+    let bare = if template {
+        name.trim_end_matches('@')
+    } else {
+        name
+    };
     let why = if bare.is_empty() {
         Some("an empty service name")
     } else if bare.starts_with('.') {
@@ -1111,7 +1273,10 @@ mod tests {
     #[test]
     fn instance_naming() {
         let n = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(instance_names("worker", &n(&["worker_00", "worker_01"])), n(&["00", "01"]));
+        assert_eq!(
+            instance_names("worker", &n(&["worker_00", "worker_01"])),
+            n(&["00", "01"])
+        );
         assert_eq!(instance_names("w", &n(&["w-1", "w-2"])), n(&["1", "2"]));
         assert_eq!(instance_names("w", &n(&["w1", "w2"])), n(&["1", "2"]));
         assert_eq!(instance_names("w", &n(&["1-w", "2-w"])), n(&["1-w", "2-w"]));
@@ -1122,7 +1287,10 @@ mod tests {
 
     #[test]
     fn markers_become_variables() {
-        let w = to_word("a-zzsvkitpn0zz-zzsvkitpn1zzzzsvkitpn9zz", &["x".into(), "y".into()]);
+        let w = to_word(
+            "a-zzsvkitpn0zz-zzsvkitpn1zzzzsvkitpn9zz",
+            &["x".into(), "y".into()],
+        );
         assert_eq!(
             w,
             Word(vec![

@@ -39,7 +39,10 @@ pub struct Options {
 
 #[derive(Debug)]
 pub enum Error {
-    Read { path: PathBuf, source: io::Error },
+    Read {
+        path: PathBuf,
+        source: io::Error,
+    },
     Syntax(IniError),
     /// A value supervisord itself would refuse.
     Invalid {
@@ -54,7 +57,9 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Read { path, source } => write!(f, "unable to read {}: {source}", path.display()),
+            Error::Read { path, source } => {
+                write!(f, "unable to read {}: {source}", path.display())
+            }
             Error::Syntax(e) => write!(f, "{e}"),
             Error::Invalid {
                 file,
@@ -149,7 +154,10 @@ pub fn convert(files: &[PathBuf], opts: &Options) -> Result<Conversion, Error> {
         read(&mut ini, &main)?;
         includes(&mut ini, &main, opts, &mut report)?;
     }
-    let here = files.first().map(|f| dir_of(&absolute(f))).unwrap_or_default();
+    let here = files
+        .first()
+        .map(|f| dir_of(&absolute(f)))
+        .unwrap_or_default();
     convert_ini(&ini, here, opts, report)
 }
 
@@ -204,7 +212,10 @@ fn includes(ini: &mut Ini, main: &Path, opts: &Options, report: &mut Report) -> 
                 report.push(
                     origin.clone(),
                     Status::Note,
-                    format!("{} is not a readable file: skipped, as supervisord skips it", path.display()),
+                    format!(
+                        "{} is not a readable file: skipped, as supervisord skips it",
+                        path.display()
+                    ),
                 );
                 continue;
             }
@@ -271,7 +282,10 @@ fn kills_supervisord(text: &str) -> Option<&'static str> {
         ("supervisorctl shutdown", &["supervisorctl shutdown"]),
         ("kill of the parent ($PPID)", &["kill", "$ppid"]),
         ("kill of the parent (getppid)", &["kill", "getppid"]),
-        ("kill of supervisord's pid file", &["kill", "supervisord.pid"]),
+        (
+            "kill of supervisord's pid file",
+            &["kill", "supervisord.pid"],
+        ),
         ("kill of pid 1", &["kill -", " 1"]),
         ("kill of supervisord", &["kill", "supervisord"]),
     ];
@@ -378,13 +392,33 @@ fn global_meaning(section: &str, key: &str) -> Option<(Status, &'static str)> {
 fn known_global_key(section: &str, key: &str) -> bool {
     let known: &[&str] = match section {
         "supervisord" => &[
-            "nodaemon", "logfile", "logfile_maxbytes", "logfile_backups", "loglevel", "silent",
-            "pidfile", "umask", "user", "directory", "environment", "identifier", "minfds",
-            "minprocs", "nocleanup", "childlogdir", "strip_ansi",
+            "nodaemon",
+            "logfile",
+            "logfile_maxbytes",
+            "logfile_backups",
+            "loglevel",
+            "silent",
+            "pidfile",
+            "umask",
+            "user",
+            "directory",
+            "environment",
+            "identifier",
+            "minfds",
+            "minprocs",
+            "nocleanup",
+            "childlogdir",
+            "strip_ansi",
         ],
         "unix_http_server" => &["file", "chmod", "chown", "username", "password"],
         "inet_http_server" => &["port", "username", "password"],
-        "supervisorctl" => &["serverurl", "username", "password", "prompt", "history_file"],
+        "supervisorctl" => &[
+            "serverurl",
+            "username",
+            "password",
+            "prompt",
+            "history_file",
+        ],
         _ => return true,
     };
     known.contains(&key)
@@ -419,7 +453,12 @@ fn invalid(sec: &Section, e: &Entry, why: impl Into<String>) -> Error {
 }
 
 /// Converts parsed files (`here`: the main file's directory).
-pub fn convert_ini(ini: &Ini, here: String, opts: &Options, mut report: Report) -> Result<Conversion, Error> {
+pub fn convert_ini(
+    ini: &Ini,
+    here: String,
+    opts: &Options,
+    mut report: Report,
+) -> Result<Conversion, Error> {
     // [supervisord]: what it passes on to programs.
     let mut env = Vec::new();
     let mut user = None;
@@ -442,7 +481,11 @@ pub fn convert_ini(ini: &Ini, here: String, opts: &Options, mut report: Report) 
             let (pairs, odd) = dt::key_value_pairs(&exp(e)?).map_err(|why| invalid(sec, e, why))?;
             env = pairs;
             for o in odd {
-                report.push(origin_of(sec, e), Status::Note, format!("supervisord reads this value oddly and so does svimport: {o}"));
+                report.push(
+                    origin_of(sec, e),
+                    Status::Note,
+                    format!("supervisord reads this value oddly and so does svimport: {o}"),
+                );
             }
         }
         if let Some(e) = ini.lookup(sec, "user") {
@@ -513,7 +556,10 @@ pub fn convert_ini(ini: &Ini, here: String, opts: &Options, mut report: Report) 
             group_of.entry(m.clone()).or_insert_with(|| name.clone());
         }
         let (prio, pe) = match ini.lookup(sec, "priority") {
-            Some(e) => (dt::integer(&e.value).map_err(|why| invalid(sec, e, why))?, Some(e)),
+            Some(e) => (
+                dt::integer(&e.value).map_err(|why| invalid(sec, e, why))?,
+                Some(e),
+            ),
             None => (999, None),
         };
         groups.push((sec, members, prio, pe));
@@ -522,20 +568,38 @@ pub fn convert_ini(ini: &Ini, here: String, opts: &Options, mut report: Report) 
     // Event listeners: the exit watchdogs become essential files.
     let mut essential: BTreeMap<String, (&'static str, Origin)> = BTreeMap::new();
     let mut listener_lines: Vec<(Origin, Status, String)> = Vec::new();
-    for sec in ini.sections.iter().filter(|s| s.name.starts_with("eventlistener:")) {
-        let cmd = ini.lookup(sec, "command").map(|e| e.value.clone()).unwrap_or_default();
+    for sec in ini
+        .sections
+        .iter()
+        .filter(|s| s.name.starts_with("eventlistener:"))
+    {
+        let cmd = ini
+            .lookup(sec, "command")
+            .map(|e| e.value.clone())
+            .unwrap_or_default();
         let events: Vec<String> = ini
             .lookup(sec, "events")
-            .map(|e| dt::strings(&e.value).iter().map(|s| s.to_uppercase()).collect())
+            .map(|e| {
+                dt::strings(&e.value)
+                    .iter()
+                    .map(|s| s.to_uppercase())
+                    .collect()
+            })
             .unwrap_or_default();
         match exit_listener(&cmd, &events, &programs, &here) {
             Some(l) => {
-                let targets = if l.programs.is_empty() { programs.clone() } else { l.programs.clone() };
+                let targets = if l.programs.is_empty() {
+                    programs.clone()
+                } else {
+                    l.programs.clone()
+                };
                 let origin = ini
                     .lookup(sec, "command")
                     .map_or_else(|| section_origin(sec), |e| origin_of(sec, e));
                 for p in &targets {
-                    essential.entry(p.clone()).or_insert((l.mode, origin.clone()));
+                    essential
+                        .entry(p.clone())
+                        .or_insert((l.mode, origin.clone()));
                 }
                 listener_lines.push((
                     origin,
@@ -552,7 +616,11 @@ pub fn convert_ini(ini: &Ini, here: String, opts: &Options, mut report: Report) 
                 ));
                 for e in &sec.entries {
                     if e.key != "command" {
-                        listener_lines.push((origin_of(sec, e), Status::Mapped, "part of the exit watchdog replaced by essential files".into()));
+                        listener_lines.push((
+                            origin_of(sec, e),
+                            Status::Mapped,
+                            "part of the exit watchdog replaced by essential files".into(),
+                        ));
                     }
                 }
             }
@@ -563,7 +631,11 @@ pub fn convert_ini(ini: &Ini, here: String, opts: &Options, mut report: Report) 
                     "svkit has no event listener protocol: not converted. svkit's hooks: a finish script in a service directory runs after every exit of run (./finish CODE SIGNAL); svscan runs init.d scripts at boot and pre-shutdown.d and finish.d hooks at shutdown (svkit-container(7)); svctl status --json and svctl -w wait on state from outside".into(),
                 ));
                 for e in &sec.entries {
-                    listener_lines.push((origin_of(sec, e), Status::NoEquivalent, "part of an event listener, not converted".into()));
+                    listener_lines.push((
+                        origin_of(sec, e),
+                        Status::NoEquivalent,
+                        "part of an event listener, not converted".into(),
+                    ));
                 }
             }
         }
@@ -583,21 +655,36 @@ pub fn convert_ini(ini: &Ini, here: String, opts: &Options, mut report: Report) 
         for e in &sec.entries {
             let o = origin_of(sec, e);
             if !known_global_key(kind, &e.key) {
-                report.push(o, Status::NoEquivalent, "unknown key: supervisord ignores it");
+                report.push(
+                    o,
+                    Status::NoEquivalent,
+                    "unknown key: supervisord ignores it",
+                );
                 continue;
             }
             match global_meaning(kind, &e.key) {
                 Some((s, t)) => report.push(o, s, t),
-                None => report.push(o, Status::NoEquivalent, "unknown key: supervisord ignores it"),
+                None => report.push(
+                    o,
+                    Status::NoEquivalent,
+                    "unknown key: supervisord ignores it",
+                ),
             }
         }
     }
 
     // Programs.
     let mut converted: Vec<(String, Converted)> = Vec::new();
-    for sec in ini.sections.iter().filter(|s| s.name.starts_with("program:")) {
+    for sec in ini
+        .sections
+        .iter()
+        .filter(|s| s.name.starts_with("program:"))
+    {
         let pname = &sec.name["program:".len()..];
-        let group = group_of.get(pname).cloned().unwrap_or_else(|| pname.trim().to_string());
+        let group = group_of
+            .get(pname)
+            .cloned()
+            .unwrap_or_else(|| pname.trim().to_string());
         let ess = essential.get(pname).map(|(m, o)| (*m, o));
         let c = program::convert(&ctx, &mut report, sec, &group, ess)?;
         if converted.iter().any(|(_, o)| o.dir.name == c.dir.name) {
@@ -606,7 +693,10 @@ pub fn convert_ini(ini: &Ini, here: String, opts: &Options, mut report: Report) 
                 line: sec.line,
                 section: sec.name.clone(),
                 key: "process_name".into(),
-                why: format!("another program already became the service directory {}", c.dir.name),
+                why: format!(
+                    "another program already became the service directory {}",
+                    c.dir.name
+                ),
             });
         }
         converted.push((pname.to_string(), c));
@@ -623,11 +713,22 @@ pub fn convert_ini(ini: &Ini, here: String, opts: &Options, mut report: Report) 
             || n.starts_with("eventlistener:")
             || n.starts_with("rpcinterface:")
             || n.starts_with("ctlplugin:")
-            || matches!(n, "supervisord" | "unix_http_server" | "inet_http_server" | "supervisorctl" | "include");
+            || matches!(
+                n,
+                "supervisord"
+                    | "unix_http_server"
+                    | "inet_http_server"
+                    | "supervisorctl"
+                    | "include"
+            );
         if handled {
             if n == "include" {
                 for e in sec.entries.iter().filter(|e| e.key != "files") {
-                    report.push(origin_of(sec, e), Status::NoEquivalent, "unknown key: supervisord ignores it");
+                    report.push(
+                        origin_of(sec, e),
+                        Status::NoEquivalent,
+                        "unknown key: supervisord ignores it",
+                    );
                 }
             }
             continue;
@@ -639,7 +740,11 @@ pub fn convert_ini(ini: &Ini, here: String, opts: &Options, mut report: Report) 
         };
         report.push(section_origin(sec), Status::NoEquivalent, why);
         for e in &sec.entries {
-            report.push(origin_of(sec, e), Status::NoEquivalent, "part of a section that is not converted");
+            report.push(
+                origin_of(sec, e),
+                Status::NoEquivalent,
+                "part of a section that is not converted",
+            );
         }
     }
 
@@ -650,7 +755,8 @@ pub fn convert_ini(ini: &Ini, here: String, opts: &Options, mut report: Report) 
         .flat_map(|(_, members, p, _)| members.iter().map(move |m| (m.clone(), *p)))
         .collect();
     order(&mut converted, &group_prio, &mut report);
-    let service_names: BTreeSet<String> = converted.iter().map(|(_, c)| c.dir.name.clone()).collect();
+    let service_names: BTreeSet<String> =
+        converted.iter().map(|(_, c)| c.dir.name.clone()).collect();
     for (sec, members, prio, pe) in &groups {
         let mut name = sec.name["group:".len()..].trim().to_string();
         if service_names.contains(&name) {
@@ -670,18 +776,43 @@ pub fn convert_ini(ini: &Ini, here: String, opts: &Options, mut report: Report) 
         let o = ini
             .lookup(sec, "programs")
             .map_or_else(|| section_origin(sec), |e| origin_of(sec, e));
-        report.push(o, Status::Mapped, format!("bundle {name} (s6-rc source format: type, contents.d/) with {}", all.join(", ")));
+        report.push(
+            o,
+            Status::Mapped,
+            format!(
+                "bundle {name} (s6-rc source format: type, contents.d/) with {}",
+                all.join(", ")
+            ),
+        );
         if let Some(e) = pe {
-            report.push(origin_of(sec, e), Status::Mapped, format!("start order of its members (priority {prio}), see their dependencies.d"));
+            report.push(
+                origin_of(sec, e),
+                Status::Mapped,
+                format!("start order of its members (priority {prio}), see their dependencies.d"),
+            );
         }
-        for e in sec.entries.iter().filter(|e| e.key != "programs" && e.key != "priority") {
-            report.push(origin_of(sec, e), Status::NoEquivalent, "unknown key: supervisord ignores it");
+        for e in sec
+            .entries
+            .iter()
+            .filter(|e| e.key != "programs" && e.key != "priority")
+        {
+            report.push(
+                origin_of(sec, e),
+                Status::NoEquivalent,
+                "unknown key: supervisord ignores it",
+            );
         }
         dirs.push(b);
     }
     for (o, name) in ctx.env_notes.borrow().iter() {
         let var = name.trim_start_matches("ENV_");
-        let shown = ctx.env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone()).or_else(|| opts.env.get(var).cloned()).unwrap_or_default();
+        let shown = ctx
+            .env
+            .iter()
+            .find(|(k, _)| k == var)
+            .map(|(_, v)| v.clone())
+            .or_else(|| opts.env.get(var).cloned())
+            .unwrap_or_default();
         report.push(o.clone(), Status::Note, format!(
             "%({name})s was taken from the environment of the machine svimport ran on ({var}={}), not the container's; supervisord would read it at its own start",
             super::shquote::quote(&shown)
@@ -710,8 +841,17 @@ fn unreachable_group(sec: &Section) -> Error {
 /// chain orders all levels). Unlike supervisord's order, a dependency is
 /// waited for: a service starts once those before it are up. Services
 /// with a `down` file take no part (a dependency would start them).
-pub fn order(converted: &mut [(String, Converted)], group_prio: &BTreeMap<String, i64>, report: &mut Report) {
-    let key = |name: &str, c: &Converted| (group_prio.get(name).copied().unwrap_or(c.priority), c.priority);
+pub fn order(
+    converted: &mut [(String, Converted)],
+    group_prio: &BTreeMap<String, i64>,
+    report: &mut Report,
+) {
+    let key = |name: &str, c: &Converted| {
+        (
+            group_prio.get(name).copied().unwrap_or(c.priority),
+            c.priority,
+        )
+    };
     let mut levels: Vec<(i64, i64)> = converted
         .iter()
         .filter(|(_, c)| c.autostart)
@@ -736,12 +876,14 @@ pub fn order(converted: &mut [(String, Converted)], group_prio: &BTreeMap<String
             _ => Vec::new(),
         };
         let text = if !autostart {
-            "no start order: the service does not start at boot (a dependency would start it)".to_string()
+            "no start order: the service does not start at boot (a dependency would start it)"
+                .to_string()
         } else if deps.is_empty() {
             if levels.len() > 1 {
                 "starts first: no service starting at boot has a lower priority".to_string()
             } else {
-                "nothing written: every service has the same priority".to_string()
+                "nothing written: no other service that starts at boot has a different priority"
+                    .to_string()
             }
         } else {
             for d in &deps {
@@ -753,7 +895,342 @@ pub fn order(converted: &mut [(String, Converted)], group_prio: &BTreeMap<String
                 deps.join(", ")
             )
         };
-        let status = if deps.is_empty() { Status::Mapped } else { Status::Approximated };
+        let status = if deps.is_empty() {
+            Status::Mapped
+        } else {
+            Status::Approximated
+        };
         report.push(c.priority_origin.clone(), status, text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> Options {
+        let mut env = BTreeMap::new();
+        env.insert("APP_HOME".to_string(), "/opt/app".to_string());
+        Options {
+            env,
+            host_node_name: "box".into(),
+        }
+    }
+
+    fn conv(text: &str) -> Conversion {
+        try_conv(text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_conv(text: &str) -> Result<Conversion, Error> {
+        let mut ini = Ini::default();
+        ini.read_str(text, Path::new("/etc/sv/s.conf"))
+            .map_err(Error::Syntax)?;
+        convert_ini(&ini, "/etc/sv".into(), &opts(), Report::default())
+    }
+
+    fn file<'a>(c: &'a Conversion, dir: &str, path: &str) -> Option<&'a str> {
+        c.dirs
+            .iter()
+            .find(|d| d.name == dir)
+            .and_then(|d| d.get(path))
+            .map(|f| f.contents.as_str())
+    }
+
+    fn report(c: &Conversion) -> String {
+        c.report.render()
+    }
+
+    #[test]
+    fn command_directory_user_umask_environment() {
+        let c = conv(
+            "[supervisord]\nenvironment=G=\"g\"\numask=027\n[program:web]\n\
+             command=/usr/bin/web --name \"%(program_name)s x\" 'it''s' %(ENV_APP_HOME)s/%(here)s\n\
+             directory=%(here)s/srv\nuser=www\n\
+             environment=A=\"1, 2\",B='$x',PATH=\"/opt/bin:/bin\",G=own\n",
+        );
+        let run = file(&c, "web", "run").unwrap();
+        assert!(
+            run.contains("exec chpst -u www /usr/bin/web --name 'web x' its /opt/app//etc/sv\n"),
+            "{run}"
+        );
+        assert!(run.contains("cd /etc/sv/srv || exit 111\n"), "{run}");
+        assert!(run.contains("umask 0027\n"), "{run}");
+        assert!(
+            run.contains(
+                "export A='1, 2'\nexport B='$x'\nexport PATH=/opt/bin:/bin\nexport G=own\n"
+            ),
+            "{run}"
+        );
+        assert!(!run.contains("G=g"), "program value wins: {run}");
+        let r = report(&c);
+        assert!(r.contains("%(ENV_APP_HOME)s was taken from the environment of the machine svimport ran on (APP_HOME=/opt/app)"), "{r}");
+        let c = conv("[program:n]\ncommand=x\nuser=1000\n");
+        assert!(file(&c, "n", "run")
+            .unwrap()
+            .contains("chpst -u :1000:\"$gid\" x"));
+    }
+
+    #[test]
+    fn autostart_autorestart_exitcodes() {
+        let c = conv(
+            "[program:a]\ncommand=a\nautostart=false\nautorestart=false\n\
+             [program:b]\ncommand=b\nautorestart=true\nexitcodes=0,2\n\
+             [program:c]\ncommand=c\nautorestart=unexpected\nexitcodes=0,2\n\
+             [program:d]\ncommand=d\n",
+        );
+        assert_eq!(file(&c, "a", "down"), Some(""));
+        assert!(file(&c, "a", "finish").unwrap().contains("\nexit 125\n"));
+        assert!(file(&c, "b", "finish").is_none());
+        assert!(file(&c, "b", "down").is_none());
+        assert!(file(&c, "c", "finish")
+            .unwrap()
+            .contains("  0|2) exit 125 ;;"));
+        assert!(file(&c, "d", "finish")
+            .unwrap()
+            .contains("  0) exit 125 ;;"));
+        let r = report(&c);
+        assert!(
+            r.contains(
+                "s.conf:8: [program:b] exitcodes=0,2: mapped: no effect with autorestart=true"
+            ),
+            "{r}"
+        );
+        assert!(
+            r.contains("s.conf:13: [program:d] (default) autorestart=unexpected: approximated"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn restart_stop_and_kill_settings() {
+        let c = conv(
+            "[program:a]\ncommand=a\nstartsecs=5\nstartretries=2\nstopsignal=SIGQUIT\n\
+             stopwaitsecs=3\nstopasgroup=true\n[program:b]\ncommand=b\nstopwaitsecs=0\nstopsignal=TERM\n",
+        );
+        assert_eq!(file(&c, "a", "restart-backoff"), Some("1000 2000\n"));
+        // delays 1 + 2, and three starts of 5 s
+        assert_eq!(file(&c, "a", "restart-limit"), Some("2 18\n"));
+        assert_eq!(file(&c, "a", "down-signal"), Some("QUIT\n"));
+        assert_eq!(file(&c, "a", "timeout-kill"), Some("3000\n"));
+        assert_eq!(file(&c, "b", "timeout-kill"), Some("1\n"));
+        assert!(file(&c, "b", "down-signal").is_none());
+        assert_eq!(file(&c, "b", "restart-limit"), Some("3 10\n"));
+        let r = report(&c);
+        assert!(r.contains("stopasgroup=true: no equivalent"), "{r}");
+        let e =
+            try_conv("[program:a]\ncommand=a\nstopasgroup=true\nkillasgroup=false\n").unwrap_err();
+        assert!(
+            e.to_string().contains("s.conf:4: [program:a] killasgroup:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn logging() {
+        let c = conv(
+            "[program:o]\ncommand=o\nstdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\n\
+             stderr_logfile=/dev/stderr\n\
+             [program:f]\ncommand=f\nstdout_logfile=/var/log/f.log\nstdout_logfile_maxbytes=10KB\n\
+             stdout_logfile_backups=0\nredirect_stderr=true\n\
+             [program:e]\ncommand=e\nstdout_logfile=NONE\nstderr_logfile=/var/log/e.err\n\
+             [program:x]\ncommand=x\nstdout_logfile=/dev/stderr\nstderr_logfile=/dev/stdout\n",
+        );
+        let o = file(&c, "o", "run").unwrap();
+        assert!(!o.contains("exec 1>&2") && !o.contains("exec 2>&1"), "{o}");
+        assert!(file(&c, "o", "log/run").is_none());
+        let lr = file(&c, "f", "log/run").unwrap();
+        assert!(lr.contains("dir=/var/log/f\n"), "{lr}");
+        assert!(lr.contains("printf '%s\\n' s10240 n1 >"), "{lr}");
+        assert!(lr.contains("exec svlog -tt \"$dir\"\n"), "{lr}");
+        assert!(file(&c, "f", "run").unwrap().contains("exec 2>&1"));
+        let e = file(&c, "e", "run").unwrap();
+        assert!(
+            e.find("exec 3>&1 1>&2 2>&3 3>&-").unwrap() < e.find("exec >/dev/null").unwrap(),
+            "{e}"
+        );
+        assert!(file(&c, "e", "log/run")
+            .unwrap()
+            .contains("dir=/var/log/e\n"));
+        let x = file(&c, "x", "run").unwrap();
+        assert!(x.contains("exec 1>&2") && x.contains("exec 2>&1"), "{x}");
+        let r = report(&c);
+        assert!(r.contains("--log-prefix (SVSCAN_LOG_PREFIX=1)"), "{r}");
+        assert!(
+            r.contains("stdout_logfile_backups=0: approximated: svlog config n1"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn numprocs_become_instances() {
+        // %(process_name)s is not a supervisord expansion: an error.
+        let e = try_conv(
+            "[program:worker]\ncommand=w --name %(process_name)s\n\
+             process_name=%(program_name)s_%(process_num)02d\nnumprocs=2\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("%(process_name) cannot be expanded"),
+            "{e}"
+        );
+        let c = conv(
+            "[program:worker]\ncommand=w --id %(process_num)d x%(numprocs)d\n\
+             process_name=%(program_name)s_%(process_num)02d\nnumprocs=2\nnumprocs_start=9\n\
+             directory=/srv/%(process_num)d\n",
+        );
+        assert_eq!(file(&c, "worker@", "instances"), Some("09\n10\n"));
+        let run = file(&c, "worker@", "run").unwrap();
+        assert!(
+            run.contains("  09) process_num=9 ;;\n  10) process_num=10 ;;\n"),
+            "{run}"
+        );
+        assert!(run.contains("exec w --id \"${process_num}\" x2\n"), "{run}");
+        assert!(
+            run.contains("cd /srv/\"${process_num}\" || exit 111"),
+            "{run}"
+        );
+        let e = try_conv("[program:w]\ncommand=w\nnumprocs=2\n").unwrap_err();
+        assert!(
+            e.to_string().contains("%(process_num) must be present"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_names_are_errors() {
+        let e = try_conv("[program:w]\ncommand=w %(nope)s\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/etc/sv/s.conf:2: [program:w] command: %(nope) cannot be expanded: no such name"
+        );
+        let e = try_conv("[program:w]\ncommand=w %(ENV_NOT_SET_HERE)s\n").unwrap_err();
+        assert!(e.to_string().contains("ENV_NOT_SET_HERE"), "{e}");
+        let e = try_conv("[program:w]\nautostart=maybe\ncommand=w\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(":2: [program:w] autostart: not a valid boolean"),
+            "{e}"
+        );
+        let e = try_conv("[program:w]\ndirectory=/\n").unwrap_err();
+        assert!(e.to_string().contains("does not specify a command"), "{e}");
+    }
+
+    #[test]
+    fn groups_priorities_and_unknown_keys() {
+        let c = conv(
+            "[program:db]\ncommand=db\npriority=1\n[program:web]\ncommand=web\npriority=5\n\
+             [program:api]\ncommand=api\npriority=5\n[program:late]\ncommand=late\npriority=9\n\
+             [program:off]\ncommand=off\npriority=0\nautostart=false\n\
+             [group:front]\nprograms=web,api\npriority=5\nbogus=1\n",
+        );
+        assert_eq!(file(&c, "front", "type"), Some("bundle\n"));
+        assert_eq!(file(&c, "front", "contents.d/web"), Some(""));
+        assert_eq!(file(&c, "front", "contents.d/api"), Some(""));
+        assert_eq!(file(&c, "web", "dependencies.d/db"), Some(""));
+        assert_eq!(file(&c, "api", "dependencies.d/db"), Some(""));
+        assert_eq!(file(&c, "late", "dependencies.d/web"), Some(""));
+        assert_eq!(file(&c, "late", "dependencies.d/api"), Some(""));
+        assert!(file(&c, "late", "dependencies.d/db").is_none());
+        assert!(file(&c, "db", "dependencies.d/off").is_none());
+        let r = report(&c);
+        assert!(
+            r.contains("s.conf:20: [group:front] bogus=1: no equivalent: unknown key"),
+            "{r}"
+        );
+        let e = try_conv("[group:g]\nprograms=nope\n").unwrap_err();
+        assert!(e.to_string().contains("names unknown program nope"), "{e}");
+    }
+
+    #[test]
+    fn event_listeners() {
+        let c = conv(
+            "[program:a]\ncommand=a\n[program:b]\ncommand=b\n\
+             [eventlistener:dog]\ncommand=/usr/local/bin/supervisord_watchdog\nevents=PROCESS_STATE_FATAL\n",
+        );
+        assert_eq!(file(&c, "a", "essential"), Some("limit\n"));
+        assert_eq!(file(&c, "b", "essential"), Some("limit\n"));
+        assert!(c.dirs.iter().all(|d| d.name != "dog"));
+        let c = conv(
+            "[program:a]\ncommand=a\n[program:b]\ncommand=b\n\
+             [eventlistener:quit]\ncommand=sh -c 'printf \"READY\\n\"; read line; kill -TERM $PPID'\n\
+             events=PROCESS_STATE_EXITED,PROCESS_STATE_FATAL\n",
+        );
+        assert_eq!(file(&c, "a", "essential"), Some(""));
+        let c = conv(
+            "[program:a]\ncommand=a\n[program:b]\ncommand=b\n\
+             [eventlistener:x]\ncommand=supervisor-proc-exit-listener --programs=b\nevents=PROCESS_STATE_EXITED\n",
+        );
+        assert_eq!(file(&c, "b", "essential"), Some(""));
+        assert!(file(&c, "a", "essential").is_none());
+        let c = conv(
+            "[program:a]\ncommand=a\n[eventlistener:mail]\ncommand=crashmail -m x@y\nevents=PROCESS_STATE_EXITED\n",
+        );
+        assert!(file(&c, "a", "essential").is_none());
+        let r = report(&c);
+        assert!(
+            r.contains("[eventlistener:mail]: no equivalent: svkit has no event listener protocol"),
+            "{r}"
+        );
+        assert!(r.contains("finish script"), "{r}");
+        assert!(
+            r.contains("[eventlistener:mail] command=crashmail -m x@y: no equivalent"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn global_sections_are_explained() {
+        let c = conv(
+            "[supervisord]\nnodaemon=true\nlogfile=/dev/null\nminfds=4096\nweird=1\n\
+             [inet_http_server]\nport=*:9001\n[unix_http_server]\nfile=/tmp/s.sock\n\
+             [supervisorctl]\nserverurl=unix:///tmp/s.sock\n[rpcinterface:supervisor]\n\
+             supervisor.rpcinterface_factory=supervisor.rpcinterface:make_main_rpcinterface\n\
+             [fcgi-program:f]\ncommand=f\nsocket=tcp://:9000\n[mystery]\nx=1\n",
+        );
+        let r = report(&c);
+        for want in [
+            ":2: [supervisord] nodaemon=true: mapped: svscan always stays in the foreground",
+            ":4: [supervisord] minfds=4096: no equivalent: svscan does not raise",
+            ":5: [supervisord] weird=1: no equivalent: unknown key",
+            ":7: [inet_http_server] port=*:9001: mapped: nothing needed",
+            ":9: [unix_http_server] file=/tmp/s.sock: mapped",
+            ":11: [supervisorctl] serverurl=unix:///tmp/s.sock: mapped",
+            ":13: [rpcinterface:supervisor] supervisor.rpcinterface_factory=",
+            ":14: [fcgi-program:f]: no equivalent",
+            ":15: [fcgi-program:f] command=f: no equivalent",
+            ":18: [mystery] x=1: no equivalent",
+        ] {
+            assert!(r.contains(want), "missing {want:?} in\n{r}");
+        }
+    }
+
+    #[test]
+    fn includes_relative_to_the_main_file() {
+        let base = std::env::temp_dir().join(format!("svimport-inc-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("conf.d")).unwrap();
+        std::fs::write(
+            base.join("main.conf"),
+            "[supervisord]\n[include]\nfiles = conf.d/*.conf missing/*.ini\n",
+        )
+        .unwrap();
+        std::fs::write(
+            base.join("conf.d/b.conf"),
+            "[program:b]\ncommand=%(here)s/b\n[include]\nfiles=nested/*.conf\n",
+        )
+        .unwrap();
+        std::fs::write(base.join("conf.d/a.conf"), "[program:a]\ncommand=a\n").unwrap();
+        let c = convert(&[base.join("main.conf")], &opts()).unwrap();
+        let names: Vec<&str> = c.dirs.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"], "sorted include order");
+        let run = file(&c, "b", "run").unwrap();
+        assert!(
+            run.contains(&format!("exec {}/conf.d/b\n", base.display())),
+            "{run}"
+        );
+        let r = report(&c);
+        assert!(r.contains("no file matches"), "{r}");
+        assert!(r.contains("supervisord does not follow it"), "{r}");
+        let _ = std::fs::remove_dir_all(&base);
     }
 }
