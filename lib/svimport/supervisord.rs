@@ -1233,4 +1233,51 @@ mod tests {
         assert!(r.contains("supervisord does not follow it"), "{r}");
         let _ = std::fs::remove_dir_all(&base);
     }
+
+    #[test]
+    fn every_key_set_gets_a_report_line() {
+        let keys = [
+            "command=x %(process_num)d",
+            "process_name=%(program_name)s-%(process_num)d",
+            "numprocs=2",
+            "numprocs_start=1",
+            "priority=3",
+            "autostart=true",
+            "startsecs=2",
+            "startretries=4",
+            "autorestart=unexpected",
+            "exitcodes=0,1",
+            "stopsignal=INT",
+            "stopwaitsecs=4",
+            "stopasgroup=true",
+            "killasgroup=true",
+            "user=app",
+            "redirect_stderr=false",
+            "stdout_logfile=/var/log/p-%(process_num)d.log",
+            "stdout_logfile_maxbytes=1KB",
+            "stdout_logfile_backups=2",
+            "stdout_capture_maxbytes=1MB",
+            "stdout_events_enabled=true",
+            "stdout_syslog=false",
+            "stderr_logfile=/dev/stderr",
+            "stderr_logfile_maxbytes=1MB",
+            "stderr_logfile_backups=1",
+            "stderr_capture_maxbytes=1MB",
+            "stderr_events_enabled=false",
+            "stderr_syslog=false",
+            "environment=A=1",
+            "directory=/tmp",
+            "umask=002",
+            "serverurl=AUTO",
+            "nonsense=1",
+        ];
+        let text = format!("[program:p]\n{}\n", keys.join("\n"));
+        let c = conv(&text);
+        let r = report(&c);
+        for (i, k) in keys.iter().enumerate() {
+            let want = format!("s.conf:{}: [program:p] {k}: ", i + 2);
+            assert!(r.contains(&want), "no report line for {k}:\n{r}");
+        }
+        assert_eq!(file(&c, "p@", "instances"), Some("1\n2\n"));
+    }
 }
