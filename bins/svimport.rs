@@ -92,12 +92,15 @@ fn main() -> ExitCode {
                 }
                 _ => {
                     let text = e.render().to_string();
-                    let first = text
+                    // clap's message up to its blank line, on one line.
+                    let what: Vec<&str> = text
                         .lines()
-                        .next()
-                        .unwrap_or("")
-                        .trim_start_matches("error: ");
-                    msg::fatal_line(PROG, format_args!("usage: {first}"));
+                        .take_while(|l| !l.trim().is_empty())
+                        .map(str::trim)
+                        .collect();
+                    let what = what.join(" ");
+                    let what = what.trim_start_matches("error: ");
+                    msg::fatal_line(PROG, format_args!("usage: {what}"));
                     let _ = writeln!(
                         std::io::stderr(),
                         "usage: svimport supervisord [-o DIR] [--force] [--dry-run] FILE...\n       svimport procfile [-o DIR] [--force] [--dry-run] [--port-base PORT] FILE"

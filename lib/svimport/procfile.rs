@@ -95,7 +95,7 @@ pub fn convert_str(
             });
         }
         let index = dirs.len() as u32;
-        let port = port_base.saturating_add(100 * index);
+        let port = port_base.saturating_add(index.saturating_mul(100));
         let mut run = RunScript {
             origin: vec![
                 format!("Written by svimport from {} line {lineno}.", file.display()),

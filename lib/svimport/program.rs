@@ -365,11 +365,23 @@ pub fn convert(
     };
     let (numprocs, np_e) = pre_int("numprocs", 1)?;
     let (numprocs_start, nps_e) = pre_int("numprocs_start", 0)?;
-    if numprocs < 1 {
-        if let Some(e) = np_e {
-            return Err(keys.invalid(e, "numprocs must be at least 1"));
-        }
+    // Above this, something is wrong with the file (and a loop over the
+    // instances would take forever); supervisord would try to start them.
+    const MAX_NUMPROCS: i64 = 10_000;
+    if !(1..=MAX_NUMPROCS).contains(&numprocs) {
+        let why = format!("numprocs must be between 1 and {MAX_NUMPROCS}");
+        return Err(match np_e {
+            Some(e) => keys.invalid(e, why),
+            None => Error::Invalid {
+                file: sec.file.clone(),
+                line: sec.line,
+                section: sec.name.clone(),
+                key: "numprocs".into(),
+                why,
+            },
+        });
     }
+    let numprocs_start = numprocs_start.clamp(-(1 << 40), 1 << 40);
     let names = Names {
         ctx,
         program_name: program_name.clone(),
@@ -1058,9 +1070,19 @@ pub fn convert(
     let s = startsecs.max(0) as u64;
     let r = retries.max(0) as u64;
     let cap = r.max(1);
-    let delays: u64 = (1..=r).map(|n| (1u64 << (n - 1).min(20)).min(cap)).sum();
-    let window = (delays + (r + 1) * s).max(1);
-    dir.file("restart-backoff", format!("1000 {}\n", cap * 1000));
+    // svkit's delays: 1, 2, 4 ... seconds, at most `cap`.
+    let exact_n = r.min(64);
+    let delays: u64 = (1..=exact_n)
+        .map(|n| (1u64 << (n - 1).min(62)).min(cap))
+        .fold(0u64, u64::saturating_add)
+        .saturating_add((r - exact_n).saturating_mul(cap));
+    let window = delays
+        .saturating_add((r.saturating_add(1)).saturating_mul(s))
+        .max(1);
+    dir.file(
+        "restart-backoff",
+        format!("1000 {}\n", cap.saturating_mul(1000)),
+    );
     dir.file("restart-limit", format!("{r} {window}\n"));
     let ss_o = ss_e.map_or_else(|| keys.default_origin("startsecs", "1"), |e| keys.origin(e));
     let sr_o = sr_e.map_or_else(
@@ -1073,7 +1095,7 @@ pub fn convert(
     ));
     report.push(ss_o, Status::Approximated, format!(
         "{dir_name}/restart-backoff 1000 {}: restarts wait 1 s, 2 s, 4 s ... at most {cap} s (supervisord: 1 s, 2 s, 3 s ...); the restart-limit window allows {r} starts of {s} s each; svkit has no 'RUNNING after startsecs' state: the service counts as up at once (for readiness use notification-fd)",
-        cap * 1000
+        cap.saturating_mul(1000)
     ));
 
     // stopsignal -> down-signal
@@ -1107,7 +1129,11 @@ pub fn convert(
             return Err(keys.invalid(e, "cannot set stopasgroup=true and killasgroup=false"));
         }
     }
-    let ms = if wait <= 0 { 1 } else { wait as u64 * 1000 };
+    let ms = if wait <= 0 {
+        1
+    } else {
+        (wait as u64).saturating_mul(1000)
+    };
     dir.file("timeout-kill", format!("{ms}\n"));
     let sw_o = sw_e.map_or_else(
         || keys.default_origin("stopwaitsecs", "10"),

@@ -1280,4 +1280,17 @@ mod tests {
         }
         assert_eq!(file(&c, "p@", "instances"), Some("1\n2\n"));
     }
+
+    #[test]
+    fn huge_numbers_neither_panic_nor_hang() {
+        let c = conv(
+            "[program:p]\ncommand=p\nstartretries=999999999999\nstartsecs=9223372036854775807\n\
+             stopwaitsecs=9223372036854775807\nstdout_logfile=/l.log\nstdout_logfile_maxbytes=9999999999GB\n",
+        );
+        assert!(file(&c, "p", "restart-limit").is_some());
+        let e = try_conv("[program:p]\ncommand=p %(process_num)d\nprocess_name=%(process_num)d\nnumprocs=100000000\n").unwrap_err();
+        assert!(e.to_string().contains("numprocs must be between"), "{e}");
+        let e = try_conv("[program:p]\ncommand=p\nnumprocs=0\n").unwrap_err();
+        assert!(e.to_string().contains("numprocs must be between"), "{e}");
+    }
 }
