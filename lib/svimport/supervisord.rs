@@ -1293,4 +1293,77 @@ mod tests {
         let e = try_conv("[program:p]\ncommand=p\nnumprocs=0\n").unwrap_err();
         assert!(e.to_string().contains("numprocs must be between"), "{e}");
     }
+
+    /// Random configurations built from fragments that matter to the
+    /// reader and the mapping: conversion may fail, never panic.
+    #[test]
+    fn random_configs_never_panic() {
+        const BITS: &[&str] = &[
+            "[program:a]",
+            "[program:b c]",
+            "[group:g]",
+            "[eventlistener:e]",
+            "[supervisord]",
+            "[include]",
+            "[DEFAULT]",
+            "[x",
+            "]",
+            "command=",
+            "command=a %(process_num)d",
+            "numprocs=2",
+            "numprocs=-1",
+            "process_name=%(program_name)s_%(process_num)03x",
+            "process_name=%(process_num)d",
+            "environment=A=\"",
+            "environment=A=1,B=$x,C='q'",
+            "programs=a,b",
+            "events=PROCESS_STATE_FATAL",
+            "stdout_logfile=/dev/stdout",
+            "stdout_logfile=/x.y",
+            "stderr_logfile=/x.z",
+            "redirect_stderr=true",
+            "user=0",
+            "user=1000",
+            "umask=9",
+            "umask=077",
+            "autorestart=unexpected",
+            "exitcodes=,",
+            "priority=-5",
+            "startretries=x",
+            "  continued",
+            "; c",
+            "# c",
+            "a ;b",
+            "%",
+            "%%",
+            "%(",
+            "%(here)s",
+            "%(ENV_APP_HOME)s",
+            "\t",
+            "=",
+            ":",
+            "key:value",
+            "\u{e9}",
+            "files=nope/*.conf",
+            "stopsignal=KILL",
+            "stopwaitsecs=0",
+            "directory=%(process_num)d",
+        ];
+        let mut seed: u64 = 0x5eed;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let n = 1 + next() % 12;
+            let mut text = String::new();
+            for _ in 0..n {
+                text.push_str(BITS[(next() % BITS.len() as u64) as usize]);
+                text.push(if next() % 4 == 0 { ' ' } else { '\n' });
+            }
+            let _ = try_conv(&text);
+        }
+    }
 }
