@@ -32,6 +32,7 @@ pub mod chpst;
 pub mod container;
 pub mod supervisor;
 pub mod svctl;
+pub mod svimport;
 pub mod svlog;
 pub mod svscan;
 
