@@ -36,6 +36,7 @@ pub mod svlog;
 pub mod svscan;
 
 // Health checks, the event stream and metrics (issue 15).
+pub mod events;
 pub mod health;
 
 // The unwinder, linked statically from libgcc_eh instead of loading
