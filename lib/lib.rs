@@ -38,6 +38,7 @@ pub mod svscan;
 // Health checks, the event stream and metrics (issue 15).
 pub mod events;
 pub mod health;
+pub mod metrics;
 
 // The unwinder, linked statically from libgcc_eh instead of loading
 // libgcc_s.so: svkit is built with panic=abort, so the unwinder is only
