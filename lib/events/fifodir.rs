@@ -3,10 +3,11 @@
 //! never blocking. supervise notifies `supervise/event/`; svscan and
 //! `svctl events` subscribe.
 //!
-//! Subscriber ([`Subscription::new`]): creates `svkit1-PID-N-NANOS` in the
-//! directory (mode 0600), opens it for reading *and* keeps a writing end
-//! of its own (so the FIFO never reports EOF or hang-up between messages,
-//! and a notifier's `open` always finds a reader), enlarges its pipe to
+//! Subscriber ([`Subscription::new`]): creates a FIFO (mode 0600) as
+//! `new-svkit1-PID-N-NANOS`, opens it for reading *and* keeps a writing
+//! end of its own (so the FIFO never reports EOF or hang-up between
+//! messages), then renames it to `svkit1-PID-N-NANOS`, so a notifier never
+//! finds it without a reader (and takes it for stale), enlarges its pipe to
 //! [`SUBSCRIBER_PIPE_BYTES`] where the kernel allows, and removes the FIFO
 //! when dropped. Every message written after `new` returns is in the
 //! FIFO: subscribe first, then read the state, and nothing is lost in
@@ -37,6 +38,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const PREFIX: &str = "svkit1-";
 /// Largest message (PIPE_BUF: atomic writes).
 pub const MAX_MESSAGE: usize = rustix::pipe::PIPE_BUF;
+/// A subscriber's FIFO has this name in front of its final one until
+/// both its ends are open.
+pub const TMP_PREFIX: &str = "new-";
 /// Pipe size a subscriber asks for (the unprivileged maximum by default):
 /// room for thousands of events while it is busy printing.
 pub const SUBSCRIBER_PIPE_BYTES: usize = 1 << 20;
@@ -197,31 +201,36 @@ impl Subscription {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let path = loop {
+        // Made under a name the notifier ignores and renamed once both
+        // ends are open: a notifier must never find the FIFO without a
+        // reader (it would take it for a stale one and remove it).
+        let (tmp, path) = loop {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = dir.join(format!("{PREFIX}{pid}-{n}-{nanos}"));
+            let name = format!("{PREFIX}{pid}-{n}-{nanos}");
+            let tmp = dir.join(format!("{TMP_PREFIX}{name}"));
             match rustix::fs::mknodat(
                 CWD,
-                &path,
+                &tmp,
                 rustix::fs::FileType::Fifo,
                 Mode::RUSR | Mode::WUSR,
                 0,
             ) {
-                Ok(()) => break path,
+                Ok(()) => break (tmp, dir.join(name)),
                 Err(Errno::EXIST) => continue,
                 Err(e) => return Err(e.into()),
             }
         };
         let opened = (|| -> Result<(OwnedFd, OwnedFd), Errno> {
             let flags = OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOFOLLOW;
-            let reader = rustix::fs::open(&path, OFlags::RDONLY | flags, Mode::empty())?;
-            let writer = rustix::fs::open(&path, OFlags::WRONLY | flags, Mode::empty())?;
+            let reader = rustix::fs::open(&tmp, OFlags::RDONLY | flags, Mode::empty())?;
+            let writer = rustix::fs::open(&tmp, OFlags::WRONLY | flags, Mode::empty())?;
+            rustix::fs::rename(&tmp, &path)?;
             Ok((reader, writer))
         })();
         let (reader, writer) = match opened {
             Ok(fds) => fds,
             Err(e) => {
-                let _ = std::fs::remove_file(&path);
+                let _ = std::fs::remove_file(&tmp);
                 return Err(e.into());
             }
         };
