@@ -17,8 +17,8 @@
 //!   not count; a success ends the start period at once.
 //!
 //! So a service whose probe starts failing at time T (probes taking d) is
-//! unhealthy, and restarted, by T + RETRIES × (INTERVAL + d): the first
-//! failing probe starts at most one INTERVAL after T.
+//! unhealthy, and restarted, by T + RETRIES × (INTERVAL + d) + d: the
+//! first failing probe starts at most one probe and one INTERVAL after T.
 //!
 //! Each probe has an id ([`Action::StartProbe`]); a [`Event::ProbeDone`]
 //! whose id is not the running probe's (one killed at its timeout, or one
