@@ -36,6 +36,11 @@ pub mod svimport;
 pub mod svlog;
 pub mod svscan;
 
+// Health checks, the event stream and metrics (issue 15).
+pub mod events;
+pub mod health;
+pub mod metrics;
+
 // The unwinder, linked statically from libgcc_eh instead of loading
 // libgcc_s.so: svkit is built with panic=abort, so the unwinder is only
 // reached by std's backtrace code, and a shared library costs every

@@ -21,6 +21,10 @@ pub const MAX_DEATH_TALLY: &str = "max-death-tally";
 pub const RESTART_BACKOFF: &str = "restart-backoff";
 pub const RESTART_LIMIT: &str = "restart-limit";
 pub const ESSENTIAL: &str = "essential";
+// Health checks (lib/health): timing, built-in probe, what failing does.
+pub const HEALTH: &str = "health";
+pub const HEALTH_PROBE: &str = "health-probe";
+pub const HEALTH_ACTION: &str = "health-action";
 
 /// Files under `supervise/` (runit's public protocol plus svkit's extra).
 pub mod supervise_files {
@@ -31,6 +35,8 @@ pub mod supervise_files {
     pub const STAT: &str = "stat";
     pub const PID: &str = "pid";
     pub const EXT_STATUS: &str = crate::extstatus::FILE_NAME;
+    /// The event fifodir (lib/events/fifodir.rs): one FIFO per subscriber.
+    pub const EVENT: &str = "event";
 }
 
 /// Default scan directory (Debian's runit default).
