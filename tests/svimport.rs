@@ -7,7 +7,7 @@ mod common;
 mod svimport_support;
 mod svscan_harness;
 
-use common::{bin, wait_until, TempDir};
+use common::{bin, require, wait_until, Need, TempDir};
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -193,7 +193,7 @@ fn three_programs_convert_as_the_issue_asks() {
 fn supervisord_conf_runs_under_svscan() {
     // The instance-free part of THREE runs on today's svscan: the down
     // service is down, the file logger rotates at the size.
-    if !require_root("svimport supervisord end to end") {
+    if !require(&[Need::Root]) {
         return;
     }
     let _load = svscan_harness::shared();
@@ -212,7 +212,7 @@ fn supervisord_conf_runs_under_svscan() {
 #[test]
 #[ignore = "needs svscan instances (issue 16)"]
 fn supervisord_conf_with_instances_runs_under_svscan() {
-    if !require_root("svimport instances end to end") {
+    if !require(&[Need::Root]) {
         return;
     }
     let _load = svscan_harness::shared();
@@ -251,7 +251,7 @@ fn procfile_converts_and_runs() {
     assert!(report.contains("Procfile:2: web: "), "{report}");
     assert!(report.contains("PORT=7100"), "{report}");
     assert!(t.join("scan/web/essential").is_file());
-    if !require_root("svimport procfile under svscan") {
+    if !require(&[Need::Root]) {
         return;
     }
     let _load = svscan_harness::shared();

@@ -1,22 +1,8 @@
-//! Helpers for the svimport tests: the root gate and running the binary.
+//! Helpers for the svimport tests: running the binary and reading its output.
 #![allow(dead_code)]
 
 use std::path::Path;
 use std::process::{Command, Output};
-
-/// Tests that need root (PID namespaces) call this first. As a non-root
-/// user they are skipped with a printed reason, unless
-/// `SVKIT_TEST_REQUIRE_ALL=1`, where a skip is a failure.
-pub fn require_root(group: &str) -> bool {
-    if crate::common::is_root() {
-        return true;
-    }
-    if std::env::var("SVKIT_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
-        panic!("{group}: needs root, and SVKIT_TEST_REQUIRE_ALL=1 forbids skipping");
-    }
-    eprintln!("skipped {group}: needs root (private PID namespaces)");
-    false
-}
 
 pub fn svimport_bin() -> &'static str {
     env!("CARGO_BIN_EXE_svimport")
