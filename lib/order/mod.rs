@@ -26,3 +26,6 @@ pub mod source;
 pub use graph::Graph;
 pub use plan::{Action, Config, Event, Now, Planner, View};
 pub use source::{read_tree, Definition, Kind, Problem, Readiness, Tree};
+
+#[cfg(test)]
+mod plan_tests;
