@@ -354,7 +354,10 @@ impl Planner {
         };
         r.running = true;
         match r.phase {
-            Phase::Waiting | Phase::Starting { .. } if readiness == Readiness::Started => {
+            // Late after its timeout-up counts too, as a late readiness does.
+            Phase::Waiting | Phase::Starting { .. } | Phase::Failed(Outcome::TimedOut)
+                if readiness == Readiness::Started =>
+            {
                 self.set(name, Phase::Up, now)
             }
             // Started by hand before its turn: it runs, and its timeout-up
