@@ -494,3 +494,91 @@ fn random_source_trees_never_panic() {
         );
     }
 }
+
+/// Figures for the report, not a check: a 1000-service tree (each
+/// service needing up to three earlier ones, a third of them oneshots)
+/// read from disk, validated, started to the end and shut down, with
+/// every completion fed back one event at a time.
+/// `cargo test --test order_props -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn figures_for_a_thousand_services() {
+    let t = TempDir::new("order-big");
+    let root = t.join("tree");
+    let n = 1000u64;
+    let mut rng = Rng(42);
+    for i in 0..n {
+        let dir = root.join(name(i));
+        std::fs::create_dir_all(dir.join("dependencies.d")).unwrap();
+        if i % 3 == 0 {
+            std::fs::write(dir.join("type"), "oneshot\n").unwrap();
+            std::fs::write(dir.join("up"), format!("/bin/true {i}\n")).unwrap();
+        } else {
+            write_script(dir.join("run"), "#!/bin/sh\nexec sleep 1000\n");
+        }
+        for _ in 0..rng.below(4) {
+            if i > 0 {
+                std::fs::write(dir.join("dependencies.d").join(name(rng.below(i))), "").unwrap();
+            }
+        }
+    }
+    let t0 = Instant::now();
+    let tree = read_tree(&root, None).unwrap();
+    let t1 = Instant::now();
+    let g = Graph::build(&tree, &[]);
+    let t2 = Instant::now();
+    assert!(g.problems.is_empty());
+    let now = Now {
+        mono: Instant::now(),
+        wall: Tai64n::from_unix(1_800_000_000, 0),
+    };
+    let mut p = Planner::new(g, None, Config::default(), now);
+    let mut queue: Vec<Event> = Vec::new();
+    let mut steps = 0u32;
+    let mut feed = |acts: Vec<Action>, queue: &mut Vec<Event>| {
+        for a in acts {
+            match a {
+                Action::Start(n) => queue.push(Event::Started(n)),
+                Action::RunUp { name, .. } => queue.push(Event::Exited {
+                    name,
+                    outcome: Outcome::Exited(0),
+                }),
+                Action::Stop(n) => queue.push(Event::Down(n)),
+                Action::RunDown { name, .. } => queue.push(Event::Exited {
+                    name,
+                    outcome: Outcome::Exited(0),
+                }),
+                _ => {}
+            }
+        }
+    };
+    let t3 = Instant::now();
+    feed(p.step(Event::Tick, now), &mut queue);
+    while let Some(e) = queue.pop() {
+        steps += 1;
+        feed(p.step(e, now), &mut queue);
+    }
+    let t4 = Instant::now();
+    feed(
+        p.step(
+            Event::Shutdown {
+                deadline: now.mono + Duration::from_secs(3600),
+            },
+            now,
+        ),
+        &mut queue,
+    );
+    while let Some(e) = queue.pop() {
+        steps += 1;
+        feed(p.step(e, now), &mut queue);
+    }
+    let t5 = Instant::now();
+    eprintln!(
+        "order figures: {n} services: read {:?}, validate {:?}, start-up {:?}, shutdown {:?} ({steps} events, {:?} per event)",
+        t1 - t0,
+        t2 - t1,
+        t4 - t3,
+        t5 - t4,
+        (t5 - t3) / steps.max(1)
+    );
+}

@@ -202,6 +202,8 @@ pub struct Planner {
     targets: Option<Vec<String>>,
     wanted: BTreeSet<String>,
     recs: BTreeMap<String, Rec>,
+    /// Who needs each name (the graph's needs, reversed), for shutdown.
+    dependents: BTreeMap<String, Vec<String>>,
     shutdown: Option<Instant>,
     exit_sent: bool,
     done_sent: bool,
@@ -217,6 +219,7 @@ impl Planner {
             targets,
             wanted: BTreeSet::new(),
             recs: BTreeMap::new(),
+            dependents: BTreeMap::new(),
             shutdown: None,
             exit_sent: false,
             done_sent: false,
@@ -246,6 +249,17 @@ impl Planner {
         for n in &self.wanted {
             self.recs.entry(n.clone()).or_insert_with(|| Rec::new(now));
         }
+        self.dependents.clear();
+        for name in self.graph.names() {
+            if let Some(n) = self.graph.node(name) {
+                for d in &n.needs {
+                    self.dependents
+                        .entry(d.clone())
+                        .or_default()
+                        .push(name.to_string());
+                }
+            }
+        }
     }
 
     /// Whether shutdown has begun.
@@ -259,6 +273,7 @@ impl Planner {
         let mut consider = |t: Instant| {
             best = Some(best.map_or(t, |b| b.min(t)));
         };
+        let never = self.never_up();
         for (name, r) in &self.recs {
             match r.phase {
                 Phase::Starting { deadline: Some(d) } | Phase::Stopping { deadline: Some(d) } => {
@@ -267,7 +282,7 @@ impl Planner {
                 Phase::Waiting
                     if self.shutdown.is_none() && !r.warned_wait && self.is_startable(name) =>
                 {
-                    if let Needs::Wait(_) = self.needs(name) {
+                    if let Needs::Wait(_) = self.needs(name, &never) {
                         consider(r.since + self.config.wait_warning);
                     }
                 }
@@ -286,7 +301,7 @@ impl Planner {
             return View::NotWanted;
         };
         match &r.phase {
-            Phase::Waiting => match self.needs(name) {
+            Phase::Waiting => match self.needs(name, &self.never_up()) {
                 Needs::Blocked(by) => View::Blocked { by },
                 Needs::Wait(w) => View::Waiting { waiting_for: w },
                 // Its turn has come; the loop has not reported it yet
@@ -467,16 +482,17 @@ impl Planner {
             })
     }
 
-    /// Where `name` stands with what it needs. Blocked wins over waiting:
+    /// Where `name` stands with what it needs, given the names that can
+    /// never come up ([`Planner::never_up`]). Blocked wins over waiting:
     /// a need that can never come up is the news.
-    fn needs(&self, name: &str) -> Needs {
+    fn needs(&self, name: &str, never: &BTreeSet<String>) -> Needs {
         let mut wait = Vec::new();
         let mut blocked = Vec::new();
         let Some(node) = self.graph.node(name) else {
             return Needs::Ready;
         };
         for d in &node.needs {
-            if self.can_never_come_up(d, &mut BTreeSet::new()) {
+            if never.contains(d) {
                 blocked.push(d.clone());
             } else if !matches!(self.phase(d), Some(Phase::Up)) {
                 wait.push(d.clone());
@@ -491,23 +507,41 @@ impl Planner {
         }
     }
 
-    /// Refused, failed, or blocked through what it needs.
-    fn can_never_come_up(&self, name: &str, seen: &mut BTreeSet<String>) -> bool {
-        if !seen.insert(name.to_string()) {
-            return false;
+    /// Every name that can never come up: refused, failed, or waiting on
+    /// one of those (transitively). One pass over the graph, so that each
+    /// step costs O(services + dependencies).
+    fn never_up(&self) -> BTreeSet<String> {
+        let mut memo: BTreeMap<&str, bool> = BTreeMap::new();
+        for name in self.graph.names() {
+            self.never_up_one(name, &mut memo);
         }
+        memo.into_iter()
+            .filter(|(_, v)| *v)
+            .map(|(k, _)| k.to_string())
+            .collect()
+    }
+
+    fn never_up_one<'a>(&'a self, name: &'a str, memo: &mut BTreeMap<&'a str, bool>) -> bool {
+        if let Some(&v) = memo.get(name) {
+            return v;
+        }
+        // Provisionally false: cycles are refused already, so a loop here
+        // can only run through refused names, which answer first.
+        memo.insert(name, false);
         let Some(node) = self.graph.node(name) else {
             return false;
         };
-        if node.refused.is_some() {
-            return true;
-        }
-        match self.phase(name) {
-            Some(Phase::Up) => false,
-            Some(Phase::Failed(_)) => true,
-            Some(Phase::Waiting) => node.needs.iter().any(|d| self.can_never_come_up(d, seen)),
-            _ => false,
-        }
+        let v = if node.refused.is_some() {
+            true
+        } else {
+            match self.phase(name) {
+                Some(Phase::Failed(_)) => true,
+                Some(Phase::Waiting) => node.needs.iter().any(|d| self.never_up_one(d, memo)),
+                _ => false,
+            }
+        };
+        memo.insert(name, v);
+        v
     }
 
     fn advance(&mut self, now: Now, out: &mut Vec<Action>) {
@@ -529,6 +563,9 @@ impl Planner {
         }
         // Starting one service can make another startable at once (an
         // empty oneshot is up immediately), so go round until nothing moves.
+        // Failures only happen above, so what can never come up is fixed
+        // for the rest of this step.
+        let never = self.never_up();
         loop {
             let mut moved = false;
             let waiting: Vec<String> = self
@@ -538,7 +575,7 @@ impl Planner {
                 .map(|(n, _)| n.clone())
                 .collect();
             for name in waiting {
-                match self.needs(&name) {
+                match self.needs(&name, &never) {
                     Needs::Ready => moved |= self.start(&name, now, out),
                     Needs::Blocked(by) => {
                         let r = self.recs.get_mut(&name);
@@ -686,27 +723,6 @@ impl Planner {
             }
             self.set(&name, Phase::Down, now);
         }
-        // Who needs whom, among what is still around.
-        let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for name in self.recs.keys() {
-            if let Some(n) = self.graph.node(name) {
-                for d in &n.needs {
-                    dependents
-                        .entry(d.as_str())
-                        .or_default()
-                        .push(name.as_str());
-                }
-            }
-        }
-        let dependents: BTreeMap<String, Vec<String>> = dependents
-            .into_iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    v.into_iter().map(|s| s.to_string()).collect(),
-                )
-            })
-            .collect();
         loop {
             let mut moved = false;
             let ready: Vec<String> = self
@@ -714,7 +730,7 @@ impl Planner {
                 .keys()
                 .filter(|n| self.needs_stop(n))
                 .filter(|n| {
-                    dependents
+                    self.dependents
                         .get(*n)
                         .map_or(true, |ds| ds.iter().all(|d| self.is_settled(d)))
                 })
