@@ -205,6 +205,8 @@ pub enum Need {
     Daemontools,
     /// A Docker engine (`docker info` succeeds).
     Docker,
+    /// execline's `execlineb`, Debian's `execline`.
+    Execline,
 }
 
 impl Need {
@@ -215,6 +217,7 @@ impl Need {
             Need::S6 => "needs s6 (s6-svscan, s6-supervise in PATH)",
             Need::Daemontools => "needs daemontools (svscan, supervise, svstat in /usr/bin)",
             Need::Docker => "needs a Docker engine",
+            Need::Execline => "needs execline (execlineb in /usr/bin)",
         }
     }
 
@@ -225,6 +228,7 @@ impl Need {
             Need::Runit => found("/usr/bin/sv") && found("/usr/bin/runsv"),
             Need::S6 => found("/usr/bin/s6-svscan") && found("/usr/bin/s6-supervise"),
             Need::Daemontools => found("/usr/bin/svstat") && found("/usr/bin/svok"),
+            Need::Execline => found("/usr/bin/execlineb"),
             Need::Docker => Command::new("docker")
                 .arg("info")
                 .stdout(std::process::Stdio::null())
