@@ -41,6 +41,9 @@ pub mod events;
 pub mod health;
 pub mod metrics;
 
+// Scheduled jobs, instances and signal routing (issue 16).
+pub mod schedule;
+
 // The unwinder, linked statically from libgcc_eh instead of loading
 // libgcc_s.so: svkit is built with panic=abort, so the unwinder is only
 // reached by std's backtrace code, and a shared library costs every
