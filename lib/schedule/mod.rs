@@ -13,6 +13,7 @@
 
 pub mod civil;
 pub mod cron;
+pub mod job;
 pub mod next;
 pub mod posixtz;
 pub mod spec;
