@@ -43,6 +43,7 @@ pub mod metrics;
 
 // Scheduled jobs, instances and signal routing (issue 16).
 pub mod schedule;
+pub mod signal_route;
 
 // The unwinder, linked statically from libgcc_eh instead of loading
 // libgcc_s.so: svkit is built with panic=abort, so the unwinder is only
