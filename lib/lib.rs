@@ -42,6 +42,7 @@ pub mod health;
 pub mod metrics;
 
 // Scheduled jobs, instances and signal routing (issue 16).
+pub mod instances;
 pub mod schedule;
 pub mod signal_route;
 
