@@ -48,7 +48,7 @@ pub const RESET_THRESHOLD: i64 = 3 * 3600;
 /// jumps are seen.
 pub const CLOCK_CHECK: Duration = Duration::from_secs(60);
 /// Missed due times are counted up to this many per event.
-pub const COUNT_CAP: u64 = 100_000;
+pub const COUNT_CAP: u64 = 10_000;
 
 /// When an event happened: the monotonic clock for `@every` and timers,
 /// the wall clock (Unix seconds) for cron expressions.
@@ -272,24 +272,14 @@ impl Job {
                 }
             }
             Event::RunExited(result) => {
-                let (started, again) = match self.run {
-                    Run::Idle => return out, // not ours: nothing was running
-                    Run::Running { started } => (started, false),
-                    Run::Stopping { started, again } => (started, again),
+                // An exit when nothing runs is not ours: ignored.
+                let ran = match self.run {
+                    Run::Idle => None,
+                    Run::Running { started } => Some((started, false)),
+                    Run::Stopping { started, again } => Some((started, again)),
                 };
-                self.last = Some(LastRun {
-                    result,
-                    started,
-                    ended: now.wall,
-                });
-                self.run = Run::Idle;
-                out.push(Action::Publish);
-                if again {
-                    let why = match self.spec {
-                        Spec::Cron(_) => Reason::Due(Some(now.wall)),
-                        _ => Reason::Due(None),
-                    };
-                    self.start(now, why, &mut out);
+                if let Some((started, again)) = ran {
+                    self.finished(now, result, started, again, &mut out);
                 }
             }
         }
@@ -298,6 +288,32 @@ impl Job {
         }
         self.seen = Some(now);
         out
+    }
+
+    /// The run that started at `started` ended; `again` starts the next
+    /// one (an overlap under [`Overlap::Kill`]).
+    fn finished(
+        &mut self,
+        now: Now,
+        result: RunResult,
+        started: i64,
+        again: bool,
+        out: &mut Vec<Action>,
+    ) {
+        self.last = Some(LastRun {
+            result,
+            started,
+            ended: now.wall,
+        });
+        self.run = Run::Idle;
+        out.push(Action::Publish);
+        if again {
+            let why = match self.spec {
+                Spec::Cron(_) => Reason::Due(Some(now.wall)),
+                _ => Reason::Due(None),
+            };
+            self.start(now, why, out);
+        }
     }
 
     /// The monotonic time to be woken by, if any. A running run needs no

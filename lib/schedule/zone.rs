@@ -8,6 +8,7 @@
 //! there is one, the footer rule for times after the last transition, and
 //! no leap seconds (the `right/` zones are read as if they had none).
 
+use super::civil::Minute;
 use super::posixtz::PosixTz;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -88,6 +89,21 @@ impl Zone {
                 Some(d) => (r.std_offset.min(d.offset), r.std_offset.max(d.offset)),
             },
         }
+    }
+
+    /// Unix time `t` as local time with its offset, for status:
+    /// `2026-12-05 02:30:00 +0100`.
+    pub fn format(&self, t: i64) -> String {
+        let off = self.offset_at(t);
+        let m = Minute::from_unix(t, off);
+        let sign = if off < 0 { '-' } else { '+' };
+        let a = off.unsigned_abs();
+        format!(
+            "{m}:{:02} {sign}{:02}{:02}",
+            (t + i64::from(off)).rem_euclid(60),
+            a / 3600,
+            a / 60 % 60
+        )
     }
 
     /// The zone `TZ` (its value, `None` when unset) selects, zone files
@@ -349,6 +365,16 @@ mod tests {
         let idx_pos = 44 + 7 + 44 + 8; // the one transition's type index
         bad[idx_pos] = 9;
         assert_eq!(Tzif::parse(&bad), Err("transition to a missing type"));
+    }
+
+    #[test]
+    fn formatting() {
+        let t = days_from_civil(2026, 12, 5) * DAY_SECS + 90 * 60 + 7;
+        assert_eq!(Zone::Utc.format(t), "2026-12-05 01:30:07 +0000");
+        let ny = Zone::Rule(PosixTz::parse("EST5EDT").unwrap());
+        assert_eq!(ny.format(t), "2026-12-04 20:30:07 -0500");
+        let ist = Zone::Rule(PosixTz::parse("IST-5:30").unwrap());
+        assert_eq!(ist.format(t), "2026-12-05 07:00:07 +0530");
     }
 
     #[test]
