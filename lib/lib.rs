@@ -44,6 +44,7 @@ pub mod metrics;
 // Scheduled jobs, instances and signal routing (issue 16).
 pub mod instances;
 pub mod schedule;
+pub mod shutdown_order;
 pub mod signal_route;
 
 // The unwinder, linked statically from libgcc_eh instead of loading
