@@ -441,3 +441,114 @@ fn random_zone_files_never_panic() {
         }
     }
 }
+
+/// The zone reader against glibc, the peer every program in a container
+/// uses: `date +%z` for random instants 1900-2200 in zones with odd
+/// histories (half-hour offsets, a skipped day, southern DST, LMT).
+/// Needs the system's zone data and date(1); skips without them.
+#[test]
+fn zone_offsets_agree_with_glibc() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = std::path::Path::new(svkit::schedule::zone::DEFAULT_TZDIR);
+    let mut rng = Rng::new();
+    let zones = [
+        "Europe/Berlin",
+        "America/New_York",
+        "Australia/Lord_Howe",
+        "Asia/Kolkata",
+        "America/Sao_Paulo",
+        "Pacific/Apia",
+        "Europe/Dublin",
+        "Africa/Casablanca",
+    ];
+    let mut checked = 0;
+    for name in zones {
+        if !dir.join(name).exists() {
+            eprintln!("skipped {name}: no zone data");
+            continue;
+        }
+        let zone = Zone::from_tz(Some(name), dir).unwrap();
+        let from = days_from_civil(1900, 1, 1) * DAY_SECS;
+        let span = (days_from_civil(2200, 1, 1) - days_from_civil(1900, 1, 1)) * DAY_SECS;
+        let times: Vec<i64> = (0..400)
+            .map(|_| from + (rng.next() % span as u64) as i64)
+            .collect();
+        let child = Command::new("date")
+            .env("TZ", name)
+            .args(["-f", "-", "+%z"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn();
+        let Ok(mut child) = child else {
+            eprintln!("skipped: no date(1)");
+            return;
+        };
+        let input: String = times.iter().map(|t| format!("@{t}\n")).collect();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        for (t, line) in times.iter().zip(text.lines()) {
+            // +HHMM: glibc rounds LMT seconds away; compare minutes.
+            let sign = if line.starts_with('-') { -1 } else { 1 };
+            let hh: i32 = line[1..3].parse().unwrap();
+            let mm: i32 = line[3..5].parse().unwrap();
+            let glibc = sign * (hh * 60 + mm);
+            let ours = zone.offset_at(*t);
+            let ours_min = ours.signum() * (ours.abs() / 60);
+            assert_eq!(ours_min, glibc, "{name} at @{t}");
+            checked += 1;
+        }
+    }
+    eprintln!("{checked} offsets agree with glibc");
+}
+
+/// The other issue-16 parsers on random text: never a panic, and what
+/// they accept is well-formed.
+#[test]
+fn instances_and_signal_d_random_text_never_panics() {
+    use svkit::instances::{self, Selector};
+    use svkit::signal_route::{signal_from_name, Entry, Router, RtRange, Table};
+    let rt = RtRange { min: 34, max: 64 };
+    let mut rng = Rng::new();
+    let alphabet: Vec<char> = "0123456789abcwxyz@*?.-_/# \n\tRTMINAXHUPUSR+é\u{0}"
+        .chars()
+        .collect();
+    let mut text = |rng: &mut Rng, max: u32| -> String {
+        let len = rng.below(max) as usize;
+        (0..len)
+            .map(|_| alphabet[rng.below(alphabet.len() as u32) as usize])
+            .collect()
+    };
+    for _ in 0..20_000 {
+        let s = text(&mut rng, 30);
+        if let Ok(names) = instances::parse(&s) {
+            assert!(names.len() <= instances::MAX_INSTANCES);
+            for n in &names {
+                assert!(instances::is_instance_name(n), "{n:?} from {s:?}");
+            }
+        }
+        let sel = Selector::parse(&s);
+        let name = text(&mut rng, 12);
+        let _ = sel.matches(&name);
+        if let Some(sig) = signal_from_name(&s, rt) {
+            assert!((1..=64).contains(&sig));
+        }
+        let entries = vec![
+            (text(&mut rng, 8), Entry::Plain(text(&mut rng, 40))),
+            ("HUP".to_string(), Entry::Plain(s.clone())),
+            ("USR1".to_string(), Entry::Executable),
+        ];
+        let (table, _) = Table::from_entries(std::path::Path::new("/sd"), entries, rt);
+        let mut router = Router::new(table, rt);
+        for sig in 1..=64 {
+            let _ = router.route(sig, rng.below(2) == 0);
+        }
+    }
+}
