@@ -520,7 +520,7 @@ fn instances_and_signal_d_random_text_never_panics() {
     let alphabet: Vec<char> = "0123456789abcwxyz@*?.-_/# \n\tRTMINAXHUPUSR+é\u{0}"
         .chars()
         .collect();
-    let mut text = |rng: &mut Rng, max: u32| -> String {
+    let text = |rng: &mut Rng, max: u32| -> String {
         let len = rng.below(max) as usize;
         (0..len)
             .map(|_| alphabet[rng.below(alphabet.len() as u32) as usize])
