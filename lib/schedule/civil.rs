@@ -97,7 +97,10 @@ impl Minute {
 
     /// The minute containing Unix time `secs` shifted by `offset` seconds.
     pub fn from_unix(secs: i64, offset: i32) -> Minute {
-        Minute::from_index((secs + i64::from(offset)).div_euclid(MINUTE_SECS))
+        Minute::from_index(
+            secs.saturating_add(i64::from(offset))
+                .div_euclid(MINUTE_SECS),
+        )
     }
 
     /// 0 = Sunday .. 6 = Saturday.

@@ -25,10 +25,16 @@ use super::zone::Zone;
 /// Spacing of the offset samples across a local minute's possible
 /// instants: shorter than any two real transitions are apart.
 const SAMPLE_SECS: i64 = 1800;
+/// The range of Unix times [`next_after`] answers for.
+pub const LIMIT_SECS: i64 = 1 << 40;
 
 /// The first time after `t` (Unix seconds) at which `expr` fires in
 /// `zone`; `None` if it never does (`0 0 30 2 *`).
 pub fn next_after(expr: &CronExpr, zone: &Zone, t: i64) -> Option<i64> {
+    // Far outside any clock (about ±34,000 years): no answer, no overflow.
+    if !(-LIMIT_SECS..=LIMIT_SECS).contains(&t) {
+        return None;
+    }
     let (min_off, max_off) = zone.offset_range();
     // Any instant u > t has local time u + offset(u) > t + min_off.
     let mut local = Minute::from_unix(t, min_off);

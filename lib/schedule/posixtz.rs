@@ -191,7 +191,10 @@ impl PosixTz {
         let Some(dst) = self.dst else {
             return self.std_offset;
         };
-        let (year, _, _) = civil_from_days((t + i64::from(self.std_offset)).div_euclid(DAY_SECS));
+        let (year, _, _) = civil_from_days(
+            t.saturating_add(i64::from(self.std_offset))
+                .div_euclid(DAY_SECS),
+        );
         // Start is given in standard time, end in daylight time.
         let start = transition_utc(year, dst.start, self.std_offset);
         let end = transition_utc(year, dst.end, dst.offset);

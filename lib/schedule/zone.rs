@@ -100,7 +100,7 @@ impl Zone {
         let a = off.unsigned_abs();
         format!(
             "{m}:{:02} {sign}{:02}{:02}",
-            (t + i64::from(off)).rem_euclid(60),
+            t.saturating_add(i64::from(off)).rem_euclid(60),
             a / 3600,
             a / 60 % 60
         )
@@ -233,6 +233,11 @@ impl Tzif {
         let idx = &data[h.timecnt * time_size..h.timecnt * (time_size + 1)];
         let types = &data[h.timecnt * (time_size + 1)..][..h.typecnt * 6];
         let offset_of = |i: usize| be32(&types[6 * i..]) as i32;
+        // RFC 8536's bounds (-24:59:59 .. +25:59:59): a wild offset would
+        // make every local-time search span days.
+        if (0..h.typecnt).any(|i| !(-89_999..=93_599).contains(&offset_of(i))) {
+            return Err("offset out of range");
+        }
         let mut transitions = Vec::with_capacity(h.timecnt);
         for i in 0..h.timecnt {
             let t = if time_size == 8 {
@@ -375,6 +380,9 @@ mod tests {
         assert_eq!(ny.format(t), "2026-12-04 20:30:07 -0500");
         let ist = Zone::Rule(PosixTz::parse("IST-5:30").unwrap());
         assert_eq!(ist.format(t), "2026-12-05 07:00:07 +0530");
+        // Extremes format, however oddly, without overflow.
+        let _ = ist.format(i64::MAX);
+        let _ = ist.format(i64::MIN);
     }
 
     #[test]
