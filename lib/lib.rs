@@ -44,6 +44,12 @@ pub mod metrics;
 // Start order: dependencies, oneshots and bundles (issue 14).
 pub mod order;
 
+// Scheduled jobs, instances and signal routing (issue 16).
+pub mod instances;
+pub mod schedule;
+pub mod shutdown_order;
+pub mod signal_route;
+
 // The unwinder, linked statically from libgcc_eh instead of loading
 // libgcc_s.so: svkit is built with panic=abort, so the unwinder is only
 // reached by std's backtrace code, and a shared library costs every

@@ -25,6 +25,10 @@ pub const ESSENTIAL: &str = "essential";
 pub const HEALTH: &str = "health";
 pub const HEALTH_PROBE: &str = "health-probe";
 pub const HEALTH_ACTION: &str = "health-action";
+// Scheduled jobs and instances (lib/schedule, lib/instances).
+pub const SCHEDULE: &str = "schedule";
+pub const SCHEDULE_OVERLAP: &str = "schedule-overlap";
+pub const INSTANCES: &str = "instances";
 
 /// Files under `supervise/` (runit's public protocol plus svkit's extra).
 pub mod supervise_files {
