@@ -37,6 +37,11 @@ pub const ALL: &[(&str, Body)] = &[
     ("procfile", procfile),
     ("shellwords", shellwords),
     ("fnmatch", fnmatch),
+    ("schedule", schedule),
+    ("tzif", tzif),
+    ("posix_tz", posix_tz),
+    ("instances", instances),
+    ("oneshot_script", oneshot_script),
 ];
 
 fn text(data: &[u8]) -> String {
@@ -209,4 +214,55 @@ pub fn fnmatch(data: &[u8]) {
     let pattern = text(parts.next().unwrap_or_default());
     let name = text(parts.next().unwrap_or_default());
     let _ = svkit::svimport::fnmatch::fnmatch(&pattern, &name);
+}
+
+/// A job's `schedule` file; for a cron expression, the next due times
+/// from a few instants (including the extremes) never panic, and each is
+/// later than the instant asked about.
+pub fn schedule(data: &[u8]) {
+    use svkit::schedule::{next::next_after, spec::Spec, zone::Zone};
+    let s = text(data);
+    let _ = svkit::schedule::spec::parse_duration(&s);
+    if let Ok(Spec::Cron(expr)) = Spec::parse(&s) {
+        for t in [i64::MIN, -1, 0, 1_700_000_000, i64::MAX / 2, i64::MAX] {
+            if let Some(next) = next_after(&expr, &Zone::Utc, t) {
+                assert!(next > t, "next {next} not after {t}");
+            }
+        }
+    }
+}
+
+/// A TZif zone file as found under /usr/share/zoneinfo.
+pub fn tzif(data: &[u8]) {
+    if let Ok(z) = svkit::schedule::zone::Tzif::parse(data) {
+        for t in [i64::MIN, 0, 1_700_000_000, i64::MAX] {
+            let _ = z.offset_at(t);
+        }
+    }
+}
+
+/// A POSIX `TZ` string (`CET-1CEST,M3.5.0,M10.5.0/3`).
+pub fn posix_tz(data: &[u8]) {
+    if let Some(z) = svkit::schedule::posixtz::PosixTz::parse(&text(data)) {
+        for t in [i64::MIN, 0, 1_700_000_000, i64::MAX] {
+            let _ = z.offset_at(t);
+        }
+    }
+}
+
+/// A template's `instances` file and the service names made from it.
+pub fn instances(data: &[u8]) {
+    let s = text(data);
+    if let Ok(names) = svkit::instances::parse(&s) {
+        let _ = svkit::instances::plan(&Default::default(), Some(&names));
+    }
+    let _ = svkit::instances::Selector::parse(&s).matches(&s);
+}
+
+/// An s6-rc oneshot's `up`/`down` text and its `timeout-up` value.
+pub fn oneshot_script(data: &[u8]) {
+    let s = text(data);
+    let _ = svkit::order::script::lex(&s);
+    let _ = svkit::order::source::parse_timeout(&s);
+    let _ = svkit::order::source::check_name(&s);
 }
