@@ -171,6 +171,73 @@ pub struct View {
     pub missed: u64,
 }
 
+impl State {
+    /// The word status shows: `scheduled`, `paused`, `running`.
+    pub fn word(self) -> &'static str {
+        match self {
+            State::Scheduled => "scheduled",
+            State::Paused => "paused",
+            State::Running => "running",
+        }
+    }
+}
+
+impl RunResult {
+    /// `exit N` / `signal N`, as `last_exit=` in `supervise/svkit-status`.
+    pub fn describe(self) -> String {
+        match self {
+            RunResult::Exited(n) => format!("exit {n}"),
+            RunResult::Signaled(n) => format!("signal {n}"),
+        }
+    }
+}
+
+impl View {
+    /// `key=value` lines for `supervise/svkit-status` (readers ignore
+    /// unknown keys): `job=`, `next_due=` (Unix seconds or `none`),
+    /// `last_run=`, `last_run_started=`, `last_run_ended=`, `runs=`,
+    /// `skipped=`, `missed=`.
+    pub fn status_lines(&self) -> String {
+        let opt = |v: Option<i64>| v.map_or_else(|| "none".to_string(), |t| t.to_string());
+        format!(
+            "job={}\nnext_due={}\nlast_run={}\nlast_run_started={}\nlast_run_ended={}\nruns={}\nskipped={}\nmissed={}\n",
+            self.state.word(),
+            opt(self.next_due),
+            self.last.map_or_else(|| "none".to_string(), |l| l.result.describe()),
+            opt(self.last.map(|l| l.started)),
+            opt(self.last.map(|l| l.ended)),
+            self.runs,
+            self.skipped,
+            self.missed
+        )
+    }
+
+    /// The human summary svctl shows:
+    /// `scheduled, next 2026-12-05 02:30:00 +0100, last exit 0 at 2026-12-04 02:30:00 +0100, 2 skipped`.
+    pub fn summary(&self, zone: &Zone) -> String {
+        let mut out = self.state.word().to_string();
+        match self.next_due {
+            Some(t) => out += &format!(", next {}", zone.format(t)),
+            None if self.state != State::Paused => out += ", not due again",
+            None => {}
+        }
+        if let Some(l) = self.last {
+            out += &format!(
+                ", last {} at {}",
+                l.result.describe(),
+                zone.format(l.started)
+            );
+        }
+        if self.skipped > 0 {
+            out += &format!(", {} skipped", self.skipped);
+        }
+        if self.missed > 0 {
+            out += &format!(", {} missed", self.missed);
+        }
+        out
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Run {
     Idle,
@@ -820,6 +887,38 @@ mod tests {
         c.secs(30);
         c.jump(JUMP_TOLERANCE);
         assert!(job.handle(c.now(), Event::Tick).is_empty());
+    }
+
+    #[test]
+    fn status_text() {
+        let start = day(2026, 12, 4) + 2 * 3600 + 29 * 60;
+        let mut c = Clock::at(start);
+        let mut job = cron("30 2 * * *", Overlap::Skip);
+        job.handle(c.now(), Event::Start { paused: false });
+        assert_eq!(
+            job.view(c.now()).summary(&Zone::Utc),
+            "scheduled, next 2026-12-04 02:30:00 +0000"
+        );
+        c.secs(60);
+        job.handle(c.now(), Event::Tick);
+        c.secs(5);
+        job.handle(c.now(), Event::RunExited(RunResult::Exited(0)));
+        let v = job.view(c.now());
+        assert_eq!(
+            v.summary(&Zone::Utc),
+            "scheduled, next 2026-12-05 02:30:00 +0000, last exit 0 at 2026-12-04 02:30:00 +0000"
+        );
+        let lines = v.status_lines();
+        assert!(
+            lines.starts_with("job=scheduled\nnext_due=1796437800\nlast_run=exit 0\n"),
+            "{lines}"
+        );
+        assert!(lines.ends_with("runs=1\nskipped=0\nmissed=0\n"), "{lines}");
+        job.handle(c.now(), Event::Down);
+        assert_eq!(
+            job.view(c.now()).summary(&Zone::Utc),
+            "paused, last exit 0 at 2026-12-04 02:30:00 +0000"
+        );
     }
 
     #[test]

@@ -14,6 +14,12 @@
 //!   the first occurrence only; a wildcard job runs at both, following the
 //!   clock (every 10 real minutes stays every 10 real minutes).
 //!
+//! Checked against Debian's cron 3.0pl1 under a faked clock (spring and
+//! fall 2026, Europe/Berlin): the same runs, except that cron starts a
+//! fixed-time job once per skipped matching minute, all at once
+//! (`0,30 2 * * *` twice at 03:00), where svkit, which never overlaps a
+//! job, starts it once.
+//!
 //! In UTC (no `TZ`) there is no such change and every rule is plain.
 //! [`next_after`] never returns a time at or before the one it is given,
 //! so a caller that feeds back each result never runs a time twice.
