@@ -27,7 +27,7 @@ pub mod udp;
 pub const PROG: &str = "svlog";
 
 /// runit's wording for a system error.
-pub fn why(e: rustix::io::Errno) -> &'static str {
+pub fn why(e: impl crate::errstr::ErrorNumber) -> &'static str {
     crate::errstr::runit_error_str(e)
 }
 
