@@ -26,6 +26,7 @@ use super::probe::{settled_snapshot, Probe, Snapshot};
 use crate::errstr::runit_error_str;
 use crate::extstatus::LastExit;
 use crate::servicedir::{DOWN, LOG_DIR};
+use crate::status::Want;
 use crate::tai64n::Tai64n;
 use std::fmt::Write;
 use std::path::Path;
@@ -164,10 +165,11 @@ fn one(dir: &Path, now: Tai64n, errors: &mut u32) -> Vec<(&'static str, Json)> {
     ));
     let want = match &ext {
         Some(e) => Some(e.want.word()),
+        // daemontools writes 0 after `svc -o`.
         None => match st.want_byte {
-            b'u' => Some("up"),
-            b'd' => Some("down"),
             0 => Some("once"),
+            b if b == Want::Up.byte() => Some("up"),
+            b if b == Want::Down.byte() => Some("down"),
             _ => None,
         },
     };
