@@ -7,8 +7,7 @@
 
 use crate::container::rundir;
 use crate::errstr::{io_error_str, runit_error_str};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use crate::sys::kill;
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -39,7 +38,7 @@ pub fn parse_code(args: &[OsString]) -> Result<Option<u8>, HaltError> {
 }
 
 /// svscan's pid from `RUNDIR/svscan.pid`, checked to exist.
-pub fn svscan_pid(rundir: &Path) -> Result<Pid, HaltError> {
+pub fn svscan_pid(rundir: &Path) -> Result<i32, HaltError> {
     let path = rundir.join(rundir::SVSCAN_PID);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         HaltError::Fatal(format!(
@@ -56,8 +55,8 @@ pub fn svscan_pid(rundir: &Path) -> Result<Pid, HaltError> {
         .ok_or_else(|| {
             HaltError::Fatal(format!("{}: not a pid: {:?}", path.display(), text.trim()))
         })?;
-    let pid = Pid::from_raw(pid);
-    kill(pid, None).map_err(|e| {
+    // Signal 0: is it there (and ours to signal)?
+    kill(pid, 0).map_err(|e| {
         HaltError::Fatal(format!(
             "unable to signal svscan (pid {pid} from {}): {}",
             path.display(),
@@ -68,7 +67,7 @@ pub fn svscan_pid(rundir: &Path) -> Result<Pid, HaltError> {
 }
 
 /// Writes the exit code (if any), then sends SIGTERM to svscan.
-pub fn halt(rundir: &Path, code: Option<u8>) -> Result<Pid, HaltError> {
+pub fn halt(rundir: &Path, code: Option<u8>) -> Result<i32, HaltError> {
     let pid = svscan_pid(rundir)?;
     if let Some(code) = code {
         let path = rundir.join(rundir::EXITCODE);
@@ -80,7 +79,7 @@ pub fn halt(rundir: &Path, code: Option<u8>) -> Result<Pid, HaltError> {
             ))
         })?;
     }
-    kill(pid, Signal::SIGTERM).map_err(|e| {
+    kill(pid, libc::SIGTERM).map_err(|e| {
         HaltError::Fatal(format!(
             "unable to send SIGTERM to svscan (pid {pid}): {}",
             runit_error_str(e)

@@ -136,10 +136,7 @@ fn pid_exists(pid: u32) -> bool {
     let Ok(pid) = i32::try_from(pid) else {
         return false;
     };
-    !matches!(
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
-        Err(Errno::ESRCH)
-    )
+    pid > 0 && !matches!(crate::sys::kill(pid, 0), Err(Errno::ESRCH))
 }
 
 /// `svkit-status` and `status` disagree (one was just replaced).
