@@ -52,6 +52,7 @@ use crate::spawn::{Envp, Exec, Group, OnFailure, Program, Search};
 
 use super::envdump::EnvMap;
 use super::exitcode::ProcStatus;
+use super::InvalidValue;
 
 /// Default wait between TERM and KILL of a timed-out script.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
@@ -193,14 +194,16 @@ pub enum Verdict {
 
 impl Policy {
     /// Parses `stop`, `warn` or `ignore`.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, InvalidValue> {
         match s.trim() {
             "stop" => Ok(Policy::Stop),
             "warn" => Ok(Policy::Warn),
             "ignore" => Ok(Policy::Ignore),
-            other => Err(format!(
-                "invalid failure policy {other:?}: want stop, warn or ignore"
-            )),
+            other => Err(InvalidValue {
+                what: "failure policy",
+                value: other.to_string(),
+                want: "want stop, warn or ignore",
+            }),
         }
     }
 
@@ -211,7 +214,9 @@ impl Policy {
         match outcome {
             Outcome::Exited(0) | Outcome::Cancelled => None,
             Outcome::Exited(c) => Some(*c),
-            Outcome::Signaled(_) | Outcome::TimedOut | Outcome::SpawnFailed(_) => Some(111),
+            Outcome::Signaled(_) | Outcome::TimedOut | Outcome::SpawnFailed(_) => {
+                Some(crate::exit::SYSTEM as u8)
+            }
         }
     }
 
@@ -652,7 +657,10 @@ mod tests {
         assert_eq!(Policy::exit_code(&Outcome::TimedOut), Some(111));
         assert_eq!(Policy::exit_code(&Outcome::Cancelled), None);
         assert_eq!(Policy::parse("warn"), Ok(Policy::Warn));
-        assert!(Policy::parse("explode").is_err());
+        assert_eq!(
+            Policy::parse("explode").unwrap_err().to_string(),
+            "invalid failure policy \"explode\": want stop, warn or ignore"
+        );
         let r = ScriptResult {
             path: PathBuf::from("/i/10"),
             outcome: Outcome::Exited(9),
