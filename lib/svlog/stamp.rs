@@ -156,6 +156,9 @@ mod tests {
             b"2026-03-01_00:00:00.00000 "
         );
         // Past year 9999: the last second that fits.
-        assert_eq!(s.format(at(300_000_000_000, 0)), b"9999-12-31_23:59:59.00000 ");
+        assert_eq!(
+            s.format(at(300_000_000_000, 0)),
+            b"9999-12-31_23:59:59.00000 "
+        );
     }
 }
