@@ -21,6 +21,7 @@ pub mod tai64n;
 pub mod check;
 pub mod child;
 pub mod exit;
+pub mod getopt;
 pub mod inotify;
 pub mod msg;
 pub mod procfs;

@@ -3,8 +3,7 @@
 //! failed and never decides how to report it.
 
 use super::mode::Mode;
-use crate::errstr::runit_error_str;
-use nix::errno::Errno;
+use crate::errstr::{runit_error_str, ErrorNumber};
 
 #[derive(Debug)]
 pub enum Failure {
@@ -28,14 +27,15 @@ impl Failure {
         }
     }
 
-    /// `what: why` where `why` is runit's text for `errno`.
-    pub fn sys(what: impl std::fmt::Display, errno: Errno) -> Failure {
+    /// `what: why` where `why` is runit's text for the error's errno
+    /// (nix's, rustix's or std's: no conversion needed).
+    pub fn sys(what: impl std::fmt::Display, errno: impl ErrorNumber) -> Failure {
         Failure::Fatal(format!("{what}: {}", runit_error_str(errno)))
     }
 
     /// Like `sys`, from a std I/O error.
     pub fn io(what: impl std::fmt::Display, err: &std::io::Error) -> Failure {
-        Failure::sys(what, Errno::from_raw(err.raw_os_error().unwrap_or(0)))
+        Failure::sys(what, err)
     }
 
     pub fn fatal(what: impl std::fmt::Display, detail: impl std::fmt::Display) -> Failure {

@@ -36,5 +36,5 @@ pub fn take(path: &OsStr, wait: bool) -> Result<(), Failure> {
 }
 
 fn sys(what: String, e: Errno) -> Failure {
-    Failure::sys(what, nix::errno::Errno::from_raw(e.raw_os_error()))
+    Failure::sys(what, e)
 }

@@ -4,18 +4,17 @@
 //! called through a symlink (envdir, envuidgid, pgrphack, setlock,
 //! setuidgid, softlimit).
 //!
-//! One job per file: `mode` (argv[0] aliases, usage texts), `getopt`
-//! (djb-style scanning), `parse` (command lines into a `plan::Plan`),
+//! One job per file: `mode` (argv[0] aliases, usage texts), `parse`
+//! (command lines into a `plan::Plan`, scanned by `crate::getopt`),
 //! `run` (runit's order of operations), and the pieces it calls:
 //! `envdir` + `environ`, `accounts` (passwd/group files, no NSS), `ids`
 //! (`-u` syntax), `privs` (checked privilege drop), `lock`, `limits`,
-//! `exec` (PATH search). `failure` maps every outcome to its exit code.
+//! the PATH search (`crate::spawn::Search`). `failure` maps every outcome to its exit code.
 
 pub mod accounts;
 pub mod envdir;
 pub mod environ;
 pub mod failure;
-pub mod getopt;
 pub mod ids;
 pub mod limits;
 pub mod lock;

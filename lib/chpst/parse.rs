@@ -4,11 +4,11 @@
 
 use super::envdir::Subdirs;
 use super::failure::Failure;
-use super::getopt::{Getopt, Opt};
 use super::ids::Syntax;
 use super::limits::{parse_decimal, Soft};
 use super::mode::Mode;
 use super::plan::{LockRequest, Plan};
+use crate::getopt::{Getopt, Opt};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 

@@ -33,29 +33,26 @@ fn prepare(plan: &Plan) -> Result<EnvEdits, Failure> {
     if plan.new_session {
         // Fails only for a process group leader, which keeps its session;
         // runit ignores that too.
-        let _ = nix::unistd::setsid();
+        let _ = rustix::process::setsid();
     }
     if let Some((dir, subdirs)) = &plan.envdir {
         envdir::apply(dir, *subdirs, plan.verbose, &mut env)?;
     }
     if let Some(root) = &plan.root {
         let shown = root.to_string_lossy();
-        nix::unistd::chdir(root.as_os_str())
+        rustix::process::chdir(root.as_os_str())
             .map_err(|e| Failure::sys(format!("unable to change directory: {shown}"), e))?;
-        nix::unistd::chroot(".").map_err(|e| Failure::sys("unable to change root directory", e))?;
+        rustix::process::chroot(".")
+            .map_err(|e| Failure::sys("unable to change root directory", e))?;
     }
     if let Some(dir) = &plan.workdir {
         let shown = dir.to_string_lossy();
-        nix::unistd::chdir(dir.as_os_str())
+        rustix::process::chdir(dir.as_os_str())
             .map_err(|e| Failure::sys(format!("unable to change directory: {shown}"), e))?;
     }
     if plan.nice != 0 {
-        rustix::process::nice(plan.nice).map_err(|e| {
-            Failure::sys(
-                "unable to set nice level",
-                Errno::from_raw(e.raw_os_error()),
-            )
-        })?;
+        rustix::process::nice(plan.nice)
+            .map_err(|e| Failure::sys("unable to set nice level", e))?;
     }
     let files = AccountFiles::system();
     if let Some((spec, syntax)) = &plan.env_user {

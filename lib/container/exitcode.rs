@@ -24,6 +24,7 @@
 //! `SVSCAN_EXIT_REMAP` (`143:0,130:0`, like `tini -e`) rewrites statuses
 //! from rules 2 and 3 only; explicit codes are taken as given.
 
+use super::InvalidValue;
 use std::fmt;
 use std::path::Path;
 
@@ -71,7 +72,7 @@ impl ProcStatus {
     pub fn code(self) -> u8 {
         match self {
             ProcStatus::Exited(c) => c,
-            ProcStatus::Signaled(s) => (128 + s.clamp(0, 127)) as u8,
+            ProcStatus::Signaled(s) => crate::exit::for_signal(s) as u8,
         }
     }
 }
@@ -96,13 +97,17 @@ pub enum OnSignal {
 
 impl OnSignal {
     /// Parses `SVSCAN_EXIT_ON_SIGNAL`: a number 0..=255 or `128+`.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, InvalidValue> {
         match s.trim() {
             "128+" => Ok(OnSignal::Plus128),
             n => n
                 .parse::<u8>()
                 .map(OnSignal::Code)
-                .map_err(|_| format!("invalid exit-on-signal value {s:?}: want 0-255 or 128+")),
+                .map_err(|_| InvalidValue {
+                    what: "exit-on-signal value",
+                    value: s.to_string(),
+                    want: "want 0-255 or 128+",
+                }),
         }
     }
 }
@@ -125,18 +130,23 @@ impl Default for Options {
 }
 
 /// Parses `SVSCAN_EXIT_REMAP`: comma-separated `FROM:TO` pairs.
-pub fn parse_remap(s: &str) -> Result<Vec<(u8, u8)>, String> {
+pub fn parse_remap(s: &str) -> Result<Vec<(u8, u8)>, InvalidValue> {
     s.split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|pair| {
+            let invalid = |want| InvalidValue {
+                what: "exit remap",
+                value: pair.to_string(),
+                want,
+            };
             let (a, b) = pair
                 .split_once(':')
-                .ok_or_else(|| format!("invalid exit remap {pair:?}: want FROM:TO"))?;
+                .ok_or_else(|| invalid("want FROM:TO"))?;
             let num = |x: &str| {
                 x.trim()
                     .parse::<u8>()
-                    .map_err(|_| format!("invalid exit remap {pair:?}: codes are 0-255"))
+                    .map_err(|_| invalid("codes are 0-255"))
             };
             Ok((num(a)?, num(b)?))
         })
@@ -275,12 +285,12 @@ impl ExitState {
         if let Some(sig) = self.signal {
             let code = match opts.on_signal {
                 OnSignal::Code(c) => c,
-                OnSignal::Plus128 => (128 + sig.clamp(0, 127)) as u8,
+                OnSignal::Plus128 => crate::exit::for_signal(sig) as u8,
             };
             return d(code, format!("signal {sig}"));
         }
         if self.fatal {
-            return d(111, "internal fatal error".into());
+            return d(crate::exit::SYSTEM as u8, "internal fatal error".into());
         }
         d(0, "clean shutdown".into())
     }

@@ -18,3 +18,21 @@ pub mod exitcode;
 pub mod linemux;
 pub mod rundir;
 pub mod scripts;
+
+/// A container setting (an `SVSCAN_*` variable) that does not parse:
+/// `invalid WHAT "VALUE": WANT`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidValue {
+    pub what: &'static str,
+    pub value: String,
+    /// What would have been accepted.
+    pub want: &'static str,
+}
+
+impl std::fmt::Display for InvalidValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid {} {:?}: {}", self.what, self.value, self.want)
+    }
+}
+
+impl std::error::Error for InvalidValue {}

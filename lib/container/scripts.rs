@@ -32,24 +32,27 @@
 //!
 //! A file without a `#!` line runs under `/bin/sh` (execvp's ENOEXEC rule);
 //! a missing interpreter is [`Outcome::SpawnFailed`].
-// Transitional: this module's unsafe blocks move onto crate::spawn,
-// crate::child and crate::sys (issue 12, item 6).
-#![allow(unsafe_code)]
+//
+//! Scripts start through [`crate::child::Child`] (and so the one
+//! fork/exec, [`crate::spawn`], with its signal-reset rule), are watched
+//! through their pidfds and signalled through it or [`signal_group`].
 
-use std::ffi::OsStr;
+use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
-use rustix::process::{kill_process_group, pidfd_open, Pid, PidfdFlags, Signal};
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::process::{pidfd_open, Pid, PidfdFlags};
 
-use super::envdump::{self, EnvMap};
+use crate::child::{signal_group, timespec, Child, Exit, SpawnError};
+use crate::spawn::{Envp, Exec, Group, OnFailure, Program, Search};
+
+use super::envdump::EnvMap;
 use super::exitcode::ProcStatus;
+use super::InvalidValue;
 
 /// Default wait between TERM and KILL of a timed-out script.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
@@ -191,14 +194,16 @@ pub enum Verdict {
 
 impl Policy {
     /// Parses `stop`, `warn` or `ignore`.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, InvalidValue> {
         match s.trim() {
             "stop" => Ok(Policy::Stop),
             "warn" => Ok(Policy::Warn),
             "ignore" => Ok(Policy::Ignore),
-            other => Err(format!(
-                "invalid failure policy {other:?}: want stop, warn or ignore"
-            )),
+            other => Err(InvalidValue {
+                what: "failure policy",
+                value: other.to_string(),
+                want: "want stop, warn or ignore",
+            }),
         }
     }
 
@@ -209,7 +214,9 @@ impl Policy {
         match outcome {
             Outcome::Exited(0) | Outcome::Cancelled => None,
             Outcome::Exited(c) => Some(*c),
-            Outcome::Signaled(_) | Outcome::TimedOut | Outcome::SpawnFailed(_) => Some(111),
+            Outcome::Signaled(_) | Outcome::TimedOut | Outcome::SpawnFailed(_) => {
+                Some(crate::exit::SYSTEM as u8)
+            }
         }
     }
 
@@ -256,7 +263,7 @@ pub enum Flow {
 
 /// The caller's side of a run.
 pub trait Hooks {
-    /// The complete environment for `script` (e.g. [`envdump::reload`]).
+    /// The complete environment for `script` (e.g. [`super::envdump::reload`]).
     fn env(&mut self, script: &Path) -> EnvMap;
 
     /// Called after each script; `Stop` runs no more scripts (the failure
@@ -344,7 +351,7 @@ pub fn run_one(
 ) -> ScriptResult {
     let started = Instant::now();
     let outcome = match spawn(script, env) {
-        Ok((child, pidfd)) => supervise(child, &pidfd, started, limits, hooks),
+        Ok(child) => supervise(child, started, limits, hooks),
         Err(e) => Outcome::SpawnFailed(e.to_string()),
     };
     ScriptResult {
@@ -354,45 +361,47 @@ pub fn run_one(
     }
 }
 
-fn spawn(script: &Path, env: &EnvMap) -> io::Result<(Child, OwnedFd)> {
-    let mut cmd = Command::new(script);
-    envdump::apply(&mut cmd, env);
-    cmd.process_group(0);
-    // SAFETY: the closure runs between fork and exec and only calls
-    // signal(2), which is async-signal-safe; it touches no memory.
-    unsafe {
-        cmd.pre_exec(|| {
-            // svscan ignores TTIN/TTOU and may ignore others; scripts start
-            // with defaults like any freshly exec'ed program would expect.
-            for sig in 1..32 {
-                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                    libc::signal(sig, libc::SIG_DFL);
-                }
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn()?;
-    let pid = Pid::from_raw(child.id() as i32).expect("child pid is positive");
-    match pidfd_open(pid, PidfdFlags::empty()) {
-        Ok(fd) => Ok((child, fd)),
-        Err(e) => {
-            let _ = kill_process_group(pid, Signal::KILL);
-            let _ = child.wait();
-            Err(io::Error::new(e.kind(), format!("pidfd_open: {e}")))
-        }
+fn spawn(script: &Path, env: &EnvMap) -> Result<Child, SpawnError> {
+    let path =
+        CString::new(script.as_os_str().as_bytes()).map_err(|_| SpawnError::Exec(libc::EINVAL))?;
+    let argv = [path.as_c_str()];
+    // A path with a `/` is executed as it is; the search adds execvp's
+    // rule that a file without `#!` runs under /bin/sh.
+    let mut search = Search::new(script_path(script).as_os_str(), None);
+    search.shell_fallback = true;
+    let envp = Envp::from_map(env);
+    Child::spawn(&Exec {
+        program: Program::Search(&search),
+        argv: &argv,
+        env: Some(&envp),
+        cwd: None,
+        fds: &[],
+        group: Group::Leader,
+        foreground: false,
+        rlimits: &[],
+        close_others: false,
+        on_failure: OnFailure::Report,
+    })
+}
+
+/// `script` as a path the search executes as is: a bare name (a
+/// relative entry of the list) gets `./`.
+fn script_path(script: &Path) -> PathBuf {
+    if script.as_os_str().as_bytes().contains(&b'/') {
+        script.to_path_buf()
+    } else {
+        Path::new(".").join(script)
     }
 }
 
 /// Waits for the script, stopping its group on timeout or cancellation.
 fn supervise(
     mut child: Child,
-    pidfd: &OwnedFd,
     started: Instant,
     limits: &Limits,
     hooks: &mut dyn Hooks,
 ) -> Outcome {
-    let pid = Pid::from_raw(child.id() as i32).expect("child pid is positive");
+    let pid = Pid::from_raw(child.pid()).expect("child pid is positive");
     let mut timeout_at = limits.per_script.map(|t| started + t);
     if let Some(d) = limits.deadline {
         timeout_at = Some(timeout_at.map_or(d, |t| t.min(d)));
@@ -406,15 +415,15 @@ fn supervise(
             Some((_, kill_at)) => Some(kill_at),
             None => timeout_at,
         };
-        match wait_readable(&[pidfd.as_fd()], hooks.interrupt_fd(), wake_at) {
+        match wait_readable(&[child.fd()], hooks.interrupt_fd(), wake_at) {
             Wake::Exited => break,
             Wake::Timeout => match stopping {
                 None => {
-                    stop_group(pid);
+                    stop_group(&child);
                     stopping = Some((StopCause::Timeout, Instant::now() + limits.kill_grace));
                 }
                 Some(_) => {
-                    let _ = kill_process_group(pid, Signal::KILL);
+                    child.kill_group(libc::SIGKILL);
                     killed = true;
                 }
             },
@@ -422,12 +431,12 @@ fn supervise(
                 if hooks.on_interrupt(pid) == Flow::Stop {
                     match stopping {
                         None => {
-                            stop_group(pid);
+                            stop_group(&child);
                             stopping =
                                 Some((StopCause::Cancel, Instant::now() + limits.kill_grace));
                         }
                         Some(_) => {
-                            let _ = kill_process_group(pid, Signal::KILL);
+                            child.kill_group(libc::SIGKILL);
                             killed = true;
                         }
                     }
@@ -435,15 +444,13 @@ fn supervise(
             }
         }
     }
-    let status = child.wait();
+    // The pidfd is readable: the leader has exited.
+    let status = child.try_wait();
     let Some((cause, kill_at)) = stopping else {
         return match status {
-            Ok(s) => match ProcStatus::from_exit_status(s) {
-                Some(ProcStatus::Exited(c)) => Outcome::Exited(c),
-                Some(ProcStatus::Signaled(sig)) => Outcome::Signaled(sig),
-                None => Outcome::SpawnFailed("unexpected wait status".into()),
-            },
-            Err(e) => Outcome::SpawnFailed(format!("wait: {e}")),
+            Some(Exit::Code(c)) if (0..=255).contains(&c) => Outcome::Exited(c as u8),
+            Some(Exit::Signal { sig, .. }) => Outcome::Signaled(sig),
+            _ => Outcome::SpawnFailed("exit status lost (reaped elsewhere)".into()),
         };
     };
     if !killed {
@@ -455,9 +462,9 @@ fn supervise(
     }
 }
 
-fn stop_group(pid: Pid) {
-    let _ = kill_process_group(pid, Signal::TERM);
-    let _ = kill_process_group(pid, Signal::CONT);
+fn stop_group(child: &Child) {
+    child.kill_group(libc::SIGTERM);
+    child.kill_group(libc::SIGCONT);
 }
 
 /// The leader is gone but members of its group (background children) may
@@ -483,7 +490,7 @@ fn finish_group(pgid: Pid, kill_at: Instant, hooks: &mut dyn Hooks) {
                 fds
             }
             // No /proc: nothing to watch, so wait out the grace.
-            None if rustix::process::test_kill_process_group(pgid).is_err() => return,
+            None if !signal_group(pgid.as_raw_nonzero().get(), 0) => return,
             None => Vec::new(),
         };
         let borrowed: Vec<BorrowedFd<'_>> = pidfds.iter().map(|f| f.as_fd()).collect();
@@ -493,7 +500,8 @@ fn finish_group(pgid: Pid, kill_at: Instant, hooks: &mut dyn Hooks) {
             Wake::Interrupt => hooks.on_interrupt(pgid) == Flow::Stop,
         };
         if stop_now || Instant::now() >= kill_at {
-            let _ = kill_process_group(pgid, Signal::KILL);
+            // The group id cannot have been reused: members still hold it.
+            signal_group(pgid.as_raw_nonzero().get(), libc::SIGKILL);
             return;
         }
     }
@@ -536,13 +544,7 @@ fn wait_readable(
     until: Option<Instant>,
 ) -> Wake {
     loop {
-        let timeout = until.map(|t| {
-            let left = t.saturating_duration_since(Instant::now());
-            Timespec {
-                tv_sec: left.as_secs() as _,
-                tv_nsec: left.subsec_nanos() as _,
-            }
-        });
+        let timeout = until.map(|t| timespec(t.saturating_duration_since(Instant::now())));
         let mut fds: Vec<PollFd<'_>> = pidfds
             .iter()
             .map(|fd| PollFd::from_borrowed_fd(*fd, PollFlags::IN))
@@ -655,7 +657,10 @@ mod tests {
         assert_eq!(Policy::exit_code(&Outcome::TimedOut), Some(111));
         assert_eq!(Policy::exit_code(&Outcome::Cancelled), None);
         assert_eq!(Policy::parse("warn"), Ok(Policy::Warn));
-        assert!(Policy::parse("explode").is_err());
+        assert_eq!(
+            Policy::parse("explode").unwrap_err().to_string(),
+            "invalid failure policy \"explode\": want stop, warn or ignore"
+        );
         let r = ScriptResult {
             path: PathBuf::from("/i/10"),
             outcome: Outcome::Exited(9),

@@ -6,6 +6,7 @@
 //! svkit adds `--help` and `--json`. `--json` is accepted anywhere (also
 //! after the command word) so `svctl status --json web` works.
 
+use crate::getopt::{Getopt, Opt};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
@@ -58,74 +59,49 @@ pub fn parse(argv: &[OsString]) -> Result<Args, Box<(Args, Stop)>> {
     };
     a.lsb = a.progname != "svctl" && a.progname != "sv";
     let mut rest: Vec<&OsString> = Vec::new();
-    let mut i = 1;
     // Options.
-    while i < argv.len() {
-        let arg = argv[i].as_bytes();
-        if arg == b"--help" {
-            return Err(Box::new((a, Stop::Help)));
-        }
-        if arg == b"--json" {
-            a.json = true;
-            i += 1;
+    let mut g = Getopt::new(argv, "w:vV");
+    loop {
+        if let Some(long) = g.take_long() {
+            match long.as_bytes() {
+                b"--help" => return Err(Box::new((a, Stop::Help))),
+                b"--json" => a.json = true,
+                // Any other long word ends the options like `--` (what
+                // runit's getopt does).
+                _ => g.finish(),
+            }
             continue;
         }
-        if arg.starts_with(b"--") {
-            i += 1;
-            break;
-        }
-        if arg.len() < 2 || arg[0] != b'-' {
-            break;
-        }
-        let mut j = 1;
-        while j < arg.len() {
-            match arg[j] {
-                b'v' => a.verbose = true,
-                b'V' => {
-                    return Err(Box::new((
-                        a,
-                        Stop::Usage {
-                            diag: None,
-                            version: true,
-                        },
-                    )))
-                }
-                b'w' => {
-                    let value = if j + 1 < arg.len() {
-                        &arg[j + 1..]
-                    } else if i + 1 < argv.len() {
-                        i += 1;
-                        argv[i].as_bytes()
-                    } else {
-                        let diag = format!("{}: option requires an argument -- w", a.progname);
-                        return Err(Box::new((
-                            a,
-                            Stop::Usage {
-                                diag: Some(diag),
-                                version: false,
-                            },
-                        )));
-                    };
-                    a.wait = Some(leading_number(value));
-                    a.verbose = true;
-                    j = arg.len();
-                    continue;
-                }
-                other => {
-                    let diag = format!("{}: illegal option -- {}", a.progname, other as char);
-                    return Err(Box::new((
-                        a,
-                        Stop::Usage {
-                            diag: Some(diag),
-                            version: false,
-                        },
-                    )));
-                }
+        let Some(opt) = g.next() else { break };
+        match opt {
+            Ok(Opt::Flag(b'v')) => a.verbose = true,
+            Ok(Opt::Arg(b'w', value)) => {
+                a.wait = Some(leading_number(value.as_bytes()));
+                a.verbose = true;
             }
-            j += 1;
+            // 'V' (getopt only returns letters of the spec).
+            Ok(_) => {
+                return Err(Box::new((
+                    a,
+                    Stop::Usage {
+                        diag: None,
+                        version: true,
+                    },
+                )))
+            }
+            Err(complaint) => {
+                let diag = format!("{}: {complaint}", a.progname);
+                return Err(Box::new((
+                    a,
+                    Stop::Usage {
+                        diag: Some(diag),
+                        version: false,
+                    },
+                )));
+            }
         }
-        i += 1;
     }
+    let i = argv.len() - g.rest().len();
     // After the command word svkit also takes `-v`, `-w sec`, `-wsec` and
     // `--json` (sv would take them as service names and fail), so that
     // `svctl down -w 25 web` works.

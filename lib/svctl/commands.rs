@@ -7,6 +7,9 @@
 //! svkit adds two words no `sv` accepts (`ready`, `wait-ready`), so every
 //! word `sv` understands means the same thing here.
 
+use super::predicate::Pred;
+use crate::control::Command::{self, *};
+
 /// What a command does besides (maybe) writing control bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -23,10 +26,11 @@ pub enum Kind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Action {
     pub kind: Kind,
-    /// Bytes written in one `write(2)`; empty for status/check/ready.
-    pub send: &'static [u8],
-    /// Predicate characters that must all pass while waiting (§4.4).
-    pub expect: &'static [u8],
+    /// Commands written in one `write(2)`; empty for status/check/ready.
+    pub send: &'static [Command],
+    /// What must pass while waiting (§4.4) besides each sent command's
+    /// own predicate.
+    pub expect: Option<Pred>,
     /// Waits even without `-v`/`-w` (start, stop, restart, check, ...).
     pub waits: bool,
     /// `force-*`: print `kill:` on timeout and then send `k`.
@@ -34,35 +38,41 @@ pub struct Action {
 }
 
 impl Action {
-    const fn control(bytes: &'static [u8], waits: bool, kill: bool) -> Self {
+    const fn control(send: &'static [Command], waits: bool, kill: bool) -> Self {
         Action {
             kind: Kind::Control,
-            send: bytes,
-            expect: bytes,
+            send,
+            expect: None,
             waits,
             kill_on_timeout: kill,
         }
     }
 
-    /// The first byte `sv` keys its "runsv not running" wording on: for
+    /// Every predicate that must pass: one per sent command, in order,
+    /// then the action's own.
+    pub fn predicates(&self) -> impl Iterator<Item = Pred> + '_ {
+        self.send.iter().map(|&c| Pred::After(c)).chain(self.expect)
+    }
+
+    /// The first command `sv` keys its "runsv not running" wording on: for
     /// exit-type commands a gone supervisor is success (`ok:`).
     pub fn is_exit(&self) -> bool {
-        self.expect.first() == Some(&b'x')
+        self.send.first() == Some(&Exit)
     }
 }
 
 const STATUS: Action = Action {
     kind: Kind::Status,
-    send: b"",
-    expect: b"s",
+    send: &[],
+    expect: None,
     waits: false,
     kill_on_timeout: false,
 };
 
 const CHECK: Action = Action {
     kind: Kind::CheckOnly,
-    send: b"",
-    expect: b"C",
+    send: &[],
+    expect: Some(Pred::Wanted),
     waits: true,
     kill_on_timeout: false,
 };
@@ -70,31 +80,21 @@ const CHECK: Action = Action {
 const fn ready(waits: bool) -> Action {
     Action {
         kind: Kind::Ready,
-        send: b"",
-        expect: b"R",
+        send: &[],
+        expect: Some(Pred::Ready),
         waits,
         kill_on_timeout: false,
     }
 }
 
-/// Single-byte commands (`up`, `down`, `hup`, ...), keyed by first byte.
-fn single(first: u8) -> Option<&'static [u8]> {
-    Some(match first {
-        b'u' => b"u",
-        b'd' => b"d",
-        b'o' => b"o",
-        b'p' => b"p",
-        b'c' => b"c",
-        b't' => b"t",
-        b'h' => b"h",
-        b'a' => b"a",
-        b'i' => b"i",
-        b'k' => b"k",
-        b'q' => b"q",
-        b'1' => b"1",
-        b'2' => b"2",
-        _ => return None,
-    })
+/// Single-command words (`up`, `down`, `hup`, ...), keyed by first
+/// character; the characters are sv's, which are runsv's control bytes.
+fn single(first: u8) -> Option<&'static [Command]> {
+    static ALL: [Command; 13] = [
+        Up, Down, Once, Pause, Cont, Term, Hup, Alarm, Interrupt, Kill, Quit, Usr1, Usr2,
+    ];
+    let i = ALL.iter().position(|c| c.byte() == first)?;
+    Some(std::slice::from_ref(&ALL[i]))
 }
 
 /// Maps a command word to its action; `None` means "print usage".
@@ -102,25 +102,25 @@ fn single(first: u8) -> Option<&'static [u8]> {
 pub fn parse(word: &str, lsb: bool) -> Option<Action> {
     let first = *word.as_bytes().first()?;
     match (first, word) {
-        (b'x' | b'e', _) => Some(Action::control(b"x", false, false)),
-        (b'X' | b'E', _) => Some(Action::control(b"x", true, true)),
-        (b'D', _) => Some(Action::control(b"d", true, true)),
-        (b'T', _) => Some(Action::control(b"tc", true, true)),
-        (b't', "try-restart") => Some(Action::control(b"tc", true, false)),
+        (b'x' | b'e', _) => Some(Action::control(&[Exit], false, false)),
+        (b'X' | b'E', _) => Some(Action::control(&[Exit], true, true)),
+        (b'D', _) => Some(Action::control(&[Down], true, true)),
+        (b'T', _) => Some(Action::control(&[Term, Cont], true, true)),
+        (b't', "try-restart") => Some(Action::control(&[Term, Cont], true, false)),
         (b'c', "check") => Some(CHECK),
-        (b's', "shutdown") => Some(Action::control(b"x", true, false)),
-        (b's', "start") => Some(Action::control(b"u", true, false)),
-        (b's', "stop") => Some(Action::control(b"d", true, false)),
+        (b's', "shutdown") => Some(Action::control(&[Exit], true, false)),
+        (b's', "start") => Some(Action::control(&[Up], true, false)),
+        (b's', "stop") => Some(Action::control(&[Down], true, false)),
         (b's', "status") => Some(STATUS),
         (b's', _) => (!lsb).then_some(STATUS),
-        (b'r', "restart") => Some(Action::control(b"tcu", true, false)),
-        (b'r', "reload") => Some(Action::control(b"h", true, false)),
+        (b'r', "restart") => Some(Action::control(&[Term, Cont, Up], true, false)),
+        (b'r', "reload") => Some(Action::control(&[Hup], true, false)),
         (b'r', "ready") => Some(ready(false)),
         (b'r', _) => None,
-        (b'f', "force-reload") => Some(Action::control(b"tc", true, true)),
-        (b'f', "force-restart") => Some(Action::control(b"tcu", true, true)),
-        (b'f', "force-shutdown") => Some(Action::control(b"x", true, true)),
-        (b'f', "force-stop") => Some(Action::control(b"d", true, true)),
+        (b'f', "force-reload") => Some(Action::control(&[Term, Cont], true, true)),
+        (b'f', "force-restart") => Some(Action::control(&[Term, Cont, Up], true, true)),
+        (b'f', "force-shutdown") => Some(Action::control(&[Exit], true, true)),
+        (b'f', "force-stop") => Some(Action::control(&[Down], true, true)),
         (b'w', "wait-ready") => Some(ready(true)),
         (b, _) => single(b).map(|bytes| Action::control(bytes, false, false)),
     }
@@ -130,25 +130,25 @@ pub fn parse(word: &str, lsb: bool) -> Option<Action> {
 mod tests {
     use super::*;
 
-    fn sent(word: &str) -> Option<&'static [u8]> {
-        parse(word, false).map(|a| a.send)
+    fn sent(word: &str) -> Option<Vec<u8>> {
+        parse(word, false).map(|a| a.send.iter().map(|c| c.byte()).collect())
     }
 
     #[test]
     fn first_character_dispatch_like_sv() {
-        assert_eq!(sent("up"), Some(&b"u"[..]));
-        assert_eq!(sent("upfoo"), Some(&b"u"[..]));
-        assert_eq!(sent("down"), Some(&b"d"[..]));
-        assert_eq!(sent("term"), Some(&b"t"[..]));
-        assert_eq!(sent("cont"), Some(&b"c"[..]));
-        assert_eq!(sent("exit"), Some(&b"x"[..]));
-        assert_eq!(sent("e"), Some(&b"x"[..]));
-        assert_eq!(sent("1"), Some(&b"1"[..]));
-        assert_eq!(sent("restart"), Some(&b"tcu"[..]));
-        assert_eq!(sent("try-restart"), Some(&b"tc"[..]));
-        assert_eq!(sent("Dx"), Some(&b"d"[..]));
+        assert_eq!(sent("up"), Some(b"u".to_vec()));
+        assert_eq!(sent("upfoo"), Some(b"u".to_vec()));
+        assert_eq!(sent("down"), Some(b"d".to_vec()));
+        assert_eq!(sent("term"), Some(b"t".to_vec()));
+        assert_eq!(sent("cont"), Some(b"c".to_vec()));
+        assert_eq!(sent("exit"), Some(b"x".to_vec()));
+        assert_eq!(sent("e"), Some(b"x".to_vec()));
+        assert_eq!(sent("1"), Some(b"1".to_vec()));
+        assert_eq!(sent("restart"), Some(b"tcu".to_vec()));
+        assert_eq!(sent("try-restart"), Some(b"tc".to_vec()));
+        assert_eq!(sent("Dx"), Some(b"d".to_vec()));
         assert_eq!(parse("s4", false).unwrap().kind, Kind::Status);
-        assert_eq!(parse("check", false).unwrap().expect, b"C");
+        assert_eq!(parse("check", false).unwrap().expect, Some(Pred::Wanted));
         assert!(parse("force-stop", false).unwrap().kill_on_timeout);
         assert!(parse("start", false).unwrap().waits);
         assert!(!parse("up", false).unwrap().waits);
@@ -165,6 +165,6 @@ mod tests {
     fn lsb_mode_only_accepts_exact_status() {
         assert!(parse("s4", true).is_none());
         assert_eq!(parse("status", true).unwrap().kind, Kind::Status);
-        assert_eq!(sent("start"), parse("start", true).map(|a| a.send));
+        assert_eq!(parse("start", false), parse("start", true));
     }
 }

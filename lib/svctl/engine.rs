@@ -221,7 +221,7 @@ impl Engine<'_> {
             }
         };
         t.absent = None;
-        let passed = match evaluate(self.action.expect, &snap, &t.before, t.decl) {
+        let passed = match evaluate(self.action.predicates(), &snap, &t.before, t.decl) {
             Verdict::Fail => {
                 t.next_check = None;
                 t.backoff = CHECK_RETRY_FIRST;
@@ -266,7 +266,13 @@ impl Engine<'_> {
                 self.out.put("\n");
                 self.out.flush();
                 if kill {
-                    send(self.out, &t.name, &t.dir, &s, b"k");
+                    send(
+                        self.out,
+                        &t.name,
+                        &t.dir,
+                        &s,
+                        &[crate::control::Command::Kill],
+                    );
                 }
             }
             other => {

@@ -14,14 +14,32 @@ pub enum Format {
     Json,
 }
 
-/// Parses the words after `env`; `Err` is a usage complaint.
-pub fn parse(args: &[OsString]) -> Result<Format, String> {
+/// A usage complaint about the words after `env`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EnvUsage {
+    Unknown(OsString),
+    TooMany,
+}
+
+impl std::fmt::Display for EnvUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EnvUsage::Unknown(w) => write!(f, "env: unknown argument: {}", w.to_string_lossy()),
+            EnvUsage::TooMany => f.write_str("env: too many arguments"),
+        }
+    }
+}
+
+impl std::error::Error for EnvUsage {}
+
+/// Parses the words after `env`.
+pub fn parse(args: &[OsString]) -> Result<Format, EnvUsage> {
     match args {
         [] => Ok(Format::Plain),
         [one] if one == "--sh" => Ok(Format::Sh),
         [one] if one == "--json" => Ok(Format::Json),
-        [one] => Err(format!("env: unknown argument: {}", one.to_string_lossy())),
-        _ => Err("env: too many arguments".into()),
+        [one] => Err(EnvUsage::Unknown(one.clone())),
+        _ => Err(EnvUsage::TooMany),
     }
 }
 
@@ -73,6 +91,6 @@ mod tests {
         assert!(sh.contains("export A='1'"), "{sh}");
         assert_eq!(parse(&[]), Ok(Format::Plain));
         assert_eq!(parse(&["--sh".into()]), Ok(Format::Sh));
-        assert!(parse(&["-x".into()]).is_err());
+        assert_eq!(parse(&["-x".into()]), Err(EnvUsage::Unknown("-x".into())));
     }
 }

@@ -14,10 +14,14 @@ use crate::chpst::ids::{self, Syntax};
 use crate::chpst::privs;
 use crate::container::{envdump, rundir};
 use crate::errstr::{io_error_str, runit_error_str};
+use crate::getopt::{Complaint, Getopt, Opt};
 use crate::spawn::{exec_in_place, Envp, Search};
 
+use nix::errno::Errno;
 use std::ffi::{CString, OsStr, OsString};
+use std::fmt;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct ExecArgs {
@@ -25,82 +29,136 @@ pub struct ExecArgs {
     pub command: Vec<OsString>,
 }
 
-/// Parses the words after `exec`; `Err` is a usage complaint.
-pub fn parse(args: &[OsString]) -> Result<ExecArgs, String> {
-    let mut user = None;
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].as_bytes();
-        if a == b"--" {
-            i += 1;
-            break;
-        }
-        if a == b"-u" {
-            let v = args
-                .get(i + 1)
-                .ok_or("exec: option requires an argument -- u")?;
-            user = Some(v.clone());
-            i += 2;
-        } else if let Some(v) = a.strip_prefix(b"-u") {
-            user = Some(OsString::from_vec(v.to_vec()));
-            i += 1;
-        } else if a.len() > 1 && a[0] == b'-' {
-            return Err(format!(
-                "exec: illegal option: {}",
-                args[i].to_string_lossy()
-            ));
-        } else {
-            break;
+/// A usage complaint about the words after `exec`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ExecUsage {
+    Option(Complaint),
+    NoCommand,
+}
+
+impl fmt::Display for ExecUsage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExecUsage::Option(c) => write!(f, "exec: {c}"),
+            ExecUsage::NoCommand => f.write_str("exec: no command given"),
         }
     }
-    if i >= args.len() {
-        return Err("exec: no command given".into());
+}
+
+impl std::error::Error for ExecUsage {}
+
+/// Parses the words after `exec`.
+pub fn parse(args: &[OsString]) -> Result<ExecArgs, ExecUsage> {
+    let mut user = None;
+    let mut g = Getopt::from(args, 0, "u:");
+    for opt in g.by_ref() {
+        match opt.map_err(ExecUsage::Option)? {
+            Opt::Arg(_, v) => user = Some(v),
+            // Only `u` is in the spec, and it takes an argument.
+            Opt::Flag(_) => {}
+        }
+    }
+    let command = g.rest();
+    if command.is_empty() {
+        return Err(ExecUsage::NoCommand);
     }
     Ok(ExecArgs {
         user,
-        command: args[i..].to_vec(),
+        command: command.to_vec(),
     })
 }
 
-/// A failure before CMD runs: message (after `svctl: fatal: `), exit code.
-pub struct ExecError(pub String, pub i32);
-
-fn fatal(msg: String) -> ExecError {
-    ExecError(msg, crate::exit::SYSTEM)
+/// The captured environment could not be read.
+#[derive(Debug)]
+pub struct CaptureError {
+    /// The runtime directory looked in.
+    pub rundir: PathBuf,
+    pub error: std::io::Error,
 }
 
-/// The captured environment, or a fatal error naming what to check.
-pub fn load_captured() -> Result<envdump::EnvMap, String> {
-    let dir = rundir::resolve();
-    envdump::load(&dir).map_err(|e| {
-        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
-            "only svscan's user can read it, unless svscan was given a group \
-             with SVSCAN_ENV_GROUP"
-                .to_string()
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unable to read the captured environment {}: {} (",
+            envdump::env_dir(&self.rundir).display(),
+            io_error_str(&self.error),
+        )?;
+        if self.error.kind() == std::io::ErrorKind::PermissionDenied {
+            f.write_str(
+                "only svscan's user can read it, unless svscan was given a group \
+                 with SVSCAN_ENV_GROUP",
+            )?;
         } else {
-            format!(
+            write!(
+                f,
                 "svscan writes it at boot; is svscan running with {}={}?",
                 rundir::ENV_VAR,
-                dir.display()
-            )
-        };
-        format!(
-            "unable to read the captured environment {}: {} ({hint})",
-            envdump::env_dir(&dir).display(),
-            io_error_str(&e),
-        )
-    })
+                self.rundir.display()
+            )?;
+        }
+        f.write_str(")")
+    }
+}
+
+impl std::error::Error for CaptureError {}
+
+/// Why CMD did not run; printed after `svctl: fatal: `.
+#[derive(Debug)]
+pub enum ExecFailed {
+    Capture(CaptureError),
+    /// The `-u` user could not be resolved or switched to.
+    User(Failure),
+    /// CMD could not be executed.
+    Run {
+        prog: OsString,
+        errno: Errno,
+    },
+}
+
+impl ExecFailed {
+    /// 127 for a CMD not found, 126 for one not executable, else 111.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ExecFailed::Run { errno, .. } => crate::exit::for_exec_error(*errno),
+            _ => crate::exit::SYSTEM,
+        }
+    }
+}
+
+impl fmt::Display for ExecFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExecFailed::Capture(e) => e.fmt(f),
+            ExecFailed::User(Failure::Fatal(text)) => f.write_str(text),
+            ExecFailed::User(other) => write!(f, "{other:?}"),
+            ExecFailed::Run { prog, errno } => write!(
+                f,
+                "unable to run {}: {}",
+                prog.to_string_lossy(),
+                runit_error_str(*errno)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ExecFailed {}
+
+/// The captured environment, or a fatal error naming what to check.
+pub fn load_captured() -> Result<envdump::EnvMap, CaptureError> {
+    let dir = rundir::resolve();
+    envdump::load(&dir).map_err(|error| CaptureError { rundir: dir, error })
 }
 
 /// Runs the command; returns only on failure.
-pub fn run(args: &ExecArgs) -> ExecError {
+pub fn run(args: &ExecArgs) -> ExecFailed {
     let mut env = match load_captured() {
         Ok(env) => env,
-        Err(e) => return fatal(e),
+        Err(e) => return ExecFailed::Capture(e),
     };
     if let Some(spec) = &args.user {
         if let Err(e) = switch_user(spec, &mut env) {
-            return e;
+            return ExecFailed::User(e);
         }
     }
     let argv: Vec<CString> = args
@@ -115,22 +173,17 @@ pub fn run(args: &ExecArgs) -> ExecError {
         .or_else(|| std::env::var_os("PATH"));
     let prog = &args.command[0];
     let errno = exec_in_place(&Search::new(prog, path.as_deref()), &argv, &Envp::new(envp));
-    let code = crate::exit::for_exec_error(errno);
-    ExecError(
-        format!(
-            "unable to run {}: {}",
-            prog.to_string_lossy(),
-            runit_error_str(errno)
-        ),
-        code,
-    )
+    ExecFailed::Run {
+        prog: prog.clone(),
+        errno,
+    }
 }
 
 /// Resolves `spec` (chpst's `-u` syntax), sets HOME, USER and LOGNAME in
 /// `env`, and drops privileges for good.
-fn switch_user(spec: &OsStr, env: &mut envdump::EnvMap) -> Result<(), ExecError> {
+fn switch_user(spec: &OsStr, env: &mut envdump::EnvMap) -> Result<(), Failure> {
     let files = AccountFiles::system();
-    let target = ids::resolve(spec, Syntax::Extended, &files).map_err(failure)?;
+    let target = ids::resolve(spec, Syntax::Extended, &files)?;
     // `:uid:gid` names no account; the passwd entry of that uid, if any,
     // still says who it is.
     let user = target
@@ -151,21 +204,14 @@ fn switch_user(spec: &OsStr, env: &mut envdump::EnvMap) -> Result<(), ExecError>
     env.insert("HOME".into(), home);
     env.insert("USER".into(), name.clone());
     env.insert("LOGNAME".into(), name);
-    privs::drop_to(&target).map_err(failure)
-}
-
-fn failure(f: Failure) -> ExecError {
-    match f {
-        Failure::Fatal(t) => fatal(t),
-        other => fatal(format!("{other:?}")),
-    }
+    privs::drop_to(&target)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn p(args: &[&str]) -> Result<ExecArgs, String> {
+    fn p(args: &[&str]) -> Result<ExecArgs, ExecUsage> {
         parse(&args.iter().map(OsString::from).collect::<Vec<_>>())
     }
 
@@ -182,7 +228,14 @@ mod tests {
         assert_eq!(a.command, vec![OsString::from("-weird")]);
         assert!(p(&[]).is_err());
         assert!(p(&["--"]).is_err());
-        assert!(p(&["-u"]).unwrap_err().contains("requires"));
-        assert!(p(&["-x", "ls"]).unwrap_err().contains("illegal"));
+        assert_eq!(
+            p(&["-u"]).unwrap_err().to_string(),
+            "exec: option requires an argument -- u"
+        );
+        assert_eq!(
+            p(&["-x", "ls"]).unwrap_err().to_string(),
+            "exec: illegal option -- x"
+        );
+        assert_eq!(p(&["--"]).unwrap_err(), ExecUsage::NoCommand);
     }
 }

@@ -3,7 +3,7 @@
 //! failure count that becomes the exit code.
 
 use crate::errstr::runit_error_str;
-use crate::status::Status;
+use crate::status::{State, Status, Want};
 use crate::tai64n::Tai64n;
 use nix::errno::Errno;
 use std::io::Write;
@@ -12,15 +12,13 @@ use std::io::Write;
 /// driven by the pid, not the state, as in `sv`.
 pub fn status_line(name: &str, st: &Status, normally_up: bool, now: Tai64n) -> String {
     let mut s = String::with_capacity(64);
-    match st.state_byte {
-        0 => s.push_str("down: "),
-        1 => s.push_str("run: "),
-        2 => s.push_str("finish: "),
-        _ => {}
+    if let Some(state) = st.state() {
+        s.push_str(state.word());
+        s.push_str(": ");
     }
     s.push_str(name);
     s.push_str(": ");
-    if st.state_byte != 0 {
+    if st.state_byte != State::Down.byte() {
         s.push_str(&format!("(pid {}) ", st.pid));
     }
     s.push_str(&format!("{}s", now.label.saturating_sub(st.stamp.label)));
@@ -34,10 +32,10 @@ pub fn status_line(name: &str, st: &Status, normally_up: bool, now: Tai64n) -> S
     if pid && st.paused {
         s.push_str(", paused");
     }
-    if !pid && st.want_byte == b'u' {
+    if !pid && st.want_byte == Want::Up.byte() {
         s.push_str(", want up");
     }
-    if pid && st.want_byte == b'd' {
+    if pid && st.want_byte == Want::Down.byte() {
         s.push_str(", want down");
     }
     if pid && st.got_term {

@@ -12,11 +12,13 @@
 //!   "pid": 123 | null,
 //!   "seconds": 42,                 since the last state change (as sv)
 //!   "since": 1795302776.867,       Unix time of that change
+//!   "since_utc": "2026-11-21T23:12:56.867Z",   the same in RFC 3339
 //!   "normally": "up"|"down",
 //!   "want": "up"|"down"|"exit"|"once"|null,
 //!   "paused": false, "got_term": false,
 //!   "extended": true,              svkit-status present (fields below)
 //!   "ready": true|false|null, "ready_since": 1795302777.001|null,
+//!   "ready_since_utc": "2026-11-21T23:12:57.001Z"|null,
 //!   "starts": 3|null, "restarts": 0|null, "failed": false|null,
 //!   "last_exit": {"code": 0} | {"signal": 15} | null,
 //!   "log": { same fields, without "log" } | null }
@@ -26,6 +28,7 @@ use super::probe::{settled_snapshot, Probe, Snapshot};
 use crate::errstr::runit_error_str;
 use crate::extstatus::LastExit;
 use crate::servicedir::{DOWN, LOG_DIR};
+use crate::status::Want;
 use crate::tai64n::Tai64n;
 use std::fmt::Write;
 use std::path::Path;
@@ -96,12 +99,19 @@ fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Unix time with milliseconds.
 fn time(t: Tai64n) -> Json {
     Json::Raw(format!(
         "{}.{:03}",
         t.unix_secs(),
         t.nanos.min(999_999_999) / 1_000_000
     ))
+}
+
+/// The same moment in RFC 3339 (UTC), for people and for tools that
+/// parse dates rather than numbers.
+fn utc(t: Tai64n) -> Json {
+    Json::Str(crate::events::event::rfc3339(t))
 }
 
 fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Json) -> Json {
@@ -158,16 +168,18 @@ fn one(dir: &Path, now: Tai64n, errors: &mut u32) -> Vec<(&'static str, Json)> {
         Json::Int(now.label.saturating_sub(st.stamp.label) as i64),
     ));
     f.push(("since", time(st.stamp)));
+    f.push(("since_utc", utc(st.stamp)));
     f.push((
         "normally",
         Json::Str(if normally_up { "up" } else { "down" }.into()),
     ));
     let want = match &ext {
         Some(e) => Some(e.want.word()),
+        // daemontools writes 0 after `svc -o`.
         None => match st.want_byte {
-            b'u' => Some("up"),
-            b'd' => Some("down"),
             0 => Some("once"),
+            b if b == Want::Up.byte() => Some("up"),
+            b if b == Want::Down.byte() => Some("down"),
             _ => None,
         },
     };
@@ -178,6 +190,7 @@ fn one(dir: &Path, now: Tai64n, errors: &mut u32) -> Vec<(&'static str, Json)> {
     let e = ext.as_ref();
     f.push(("ready", opt(e, |e| Json::Bool(e.ready))));
     f.push(("ready_since", opt(e.and_then(|e| e.ready_since), time)));
+    f.push(("ready_since_utc", opt(e.and_then(|e| e.ready_since), utc)));
     f.push(("starts", opt(e, |e| Json::Int(e.starts as i64))));
     f.push(("restarts", opt(e, |e| Json::Int(e.restarts as i64))));
     f.push(("failed", opt(e, |e| Json::Bool(e.failed))));

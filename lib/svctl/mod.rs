@@ -143,10 +143,10 @@ fn container_command(argv: &[OsString]) -> Option<i32> {
     Some(match word {
         "exec" => match exec::parse(rest) {
             Ok(a) => {
-                let exec::ExecError(msg, code) = exec::run(&a);
-                fatal(&msg, code)
+                let failed = exec::run(&a);
+                fatal(&failed.to_string(), failed.exit_code())
             }
-            Err(e) => usage_error(&e),
+            Err(e) => usage_error(&e.to_string()),
         },
         "env" => match envcmd::parse(rest) {
             Ok(format) => match exec::load_captured() {
@@ -161,16 +161,16 @@ fn container_command(argv: &[OsString]) -> Option<i32> {
                         ),
                     }
                 }
-                Err(e) => fatal(&e, crate::exit::SYSTEM),
+                Err(e) => fatal(&e.to_string(), crate::exit::SYSTEM),
             },
-            Err(e) => usage_error(&e),
+            Err(e) => usage_error(&e.to_string()),
         },
         "halt" => match halt::parse_code(rest)
             .and_then(|code| halt::halt(&crate::container::rundir::resolve(), code))
         {
-            Ok(_) => 0,
-            Err(halt::HaltError::Usage(e)) => usage_error(&e),
-            Err(halt::HaltError::Fatal(e)) => fatal(&e, crate::exit::SYSTEM),
+            Ok(_) => crate::exit::OK,
+            Err(e) if e.is_usage() => usage_error(&e.to_string()),
+            Err(e) => fatal(&e.to_string(), crate::exit::SYSTEM),
         },
         _ => return None,
     })

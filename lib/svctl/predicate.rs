@@ -14,7 +14,20 @@
 //! needs it answers `PassIfCheck` and the caller runs the script.
 
 use super::probe::Snapshot;
+use crate::control::Command;
+use crate::status::{State, Want};
 use crate::tai64n::Tai64n;
+
+/// One thing to wait for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pred {
+    /// The state `sv` waits for after sending this command.
+    After(Command),
+    /// `check` (runit 2.3.0 semantics): the wanted state is reached.
+    Wanted,
+    /// svkit `ready`: up, and ready.
+    Ready,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -40,10 +53,15 @@ pub struct Declared {
     pub readiness: bool,
 }
 
-/// All characters of `expect` must pass (the check script at most once).
-pub fn evaluate(expect: &[u8], snap: &Snapshot, before: &Before, decl: Declared) -> Verdict {
+/// All of `expect` must pass (the check script at most once).
+pub fn evaluate(
+    expect: impl IntoIterator<Item = Pred>,
+    snap: &Snapshot,
+    before: &Before,
+    decl: Declared,
+) -> Verdict {
     let mut verdict = Verdict::Pass;
-    for &c in expect {
+    for c in expect {
         match one(c, snap, before, decl) {
             Verdict::Fail => return Verdict::Fail,
             Verdict::PassIfCheck => verdict = Verdict::PassIfCheck,
@@ -70,10 +88,14 @@ fn ready_if_declared(snap: &Snapshot, decl: Declared) -> bool {
     }
 }
 
-fn one(c: u8, snap: &Snapshot, before: &Before, decl: Declared) -> Verdict {
+fn one(c: Pred, snap: &Snapshot, before: &Before, decl: Declared) -> Verdict {
+    use Command::*;
     let st = &snap.status;
     let pid = st.pid != 0;
-    let running = pid && st.state_byte == 1;
+    let running = pid && st.state_byte == State::Run.byte();
+    let down = st.state_byte == State::Down.byte();
+    let want_up = st.want_byte == Want::Up.byte();
+    let want_down = st.want_byte == Want::Down.byte();
     let pass = |b: bool| if b { Verdict::Pass } else { Verdict::Fail };
     let check_if = |b: bool| {
         if b {
@@ -84,11 +106,11 @@ fn one(c: u8, snap: &Snapshot, before: &Before, decl: Declared) -> Verdict {
     };
     match c {
         // Waits for the supervisor itself to go away; never while it lives.
-        b'x' => Verdict::Fail,
-        b'u' => check_if(running && st.want_byte == b'u' && ready_if_declared(snap, decl)),
-        b'd' => pass(!pid && st.state_byte == 0 && st.want_byte == b'd'),
-        b't' | b'k' => {
-            if !pid && st.want_byte == b'd' {
+        Pred::After(Exit) => Verdict::Fail,
+        Pred::After(Up) => check_if(running && want_up && ready_if_declared(snap, decl)),
+        Pred::After(Down) => pass(!pid && down && want_down),
+        Pred::After(Term | Kill) => {
+            if !pid && want_down {
                 Verdict::Pass
             } else {
                 check_if(
@@ -99,26 +121,25 @@ fn one(c: u8, snap: &Snapshot, before: &Before, decl: Declared) -> Verdict {
                 )
             }
         }
-        b'o' => {
+        Pred::After(Once) => {
             if pid {
-                pass(st.want_byte == b'd')
+                pass(want_down)
             } else {
                 pass(started_since(snap, before))
             }
         }
-        b'p' => pass(!pid || st.paused),
-        b'c' => pass(!pid || !st.paused),
-        // `check` (runit 2.3.0 semantics): the wanted state is reached.
-        b'C' => {
-            if st.want_byte == b'd' {
-                pass(!pid && st.state_byte == 0)
+        Pred::After(Pause) => pass(!pid || st.paused),
+        Pred::After(Cont) => pass(!pid || !st.paused),
+        Pred::Wanted => {
+            if want_down {
+                pass(!pid && down)
             } else {
                 check_if(running && ready_if_declared(snap, decl))
             }
         }
         // svkit `ready`: up, and ready by notification-fd if declared (and
         // reported), else by the check script, else simply running.
-        b'R' => {
+        Pred::Ready => {
             if !running {
                 Verdict::Fail
             } else if decl.readiness && snap.ext.is_some() {
@@ -127,7 +148,8 @@ fn one(c: u8, snap: &Snapshot, before: &Before, decl: Declared) -> Verdict {
                 Verdict::PassIfCheck
             }
         }
-        _ => Verdict::Pass,
+        // Signals (hup, alarm, ...): sent is done.
+        Pred::After(Hup | Alarm | Interrupt | Quit | Usr1 | Usr2) => Verdict::Pass,
     }
 }
 
@@ -135,7 +157,7 @@ fn one(c: u8, snap: &Snapshot, before: &Before, decl: Declared) -> Verdict {
 mod tests {
     use super::*;
     use crate::extstatus::ExtStatus;
-    use crate::status::{State, Status, Want};
+    use crate::status::Status;
 
     fn snap(pid: u32, state: State, want: Want, term: bool, stamp: u64) -> Snapshot {
         Snapshot {
@@ -153,6 +175,18 @@ mod tests {
 
     const NONE: Declared = Declared { readiness: false };
 
+    /// sv's predicate characters: control bytes, `C` and `R`.
+    fn p(chars: &[u8]) -> Vec<Pred> {
+        chars
+            .iter()
+            .map(|&c| match c {
+                b'C' => Pred::Wanted,
+                b'R' => Pred::Ready,
+                c => Pred::After(Command::from_byte(c).expect("a control byte")),
+            })
+            .collect()
+    }
+
     #[test]
     fn restart_never_passes_on_the_old_process() {
         // Same second as the send, but before it: runit 2.1.2 passed this.
@@ -162,9 +196,9 @@ mod tests {
             sent_at: Tai64n::from_unix(100, 200),
             starts: None,
         };
-        assert_eq!(evaluate(b"tcu", &old, &b, NONE), Verdict::Fail);
+        assert_eq!(evaluate(p(b"tcu"), &old, &b, NONE), Verdict::Fail);
         let new = snap(11, State::Run, Want::Up, false, 101);
-        assert_eq!(evaluate(b"tcu", &new, &b, NONE), Verdict::PassIfCheck);
+        assert_eq!(evaluate(p(b"tcu"), &new, &b, NONE), Verdict::PassIfCheck);
     }
 
     #[test]
@@ -177,9 +211,9 @@ mod tests {
         });
         let mut b = before(100);
         b.starts = Some(3);
-        assert_eq!(evaluate(b"tcu", &s, &b, NONE), Verdict::PassIfCheck);
+        assert_eq!(evaluate(p(b"tcu"), &s, &b, NONE), Verdict::PassIfCheck);
         b.starts = Some(4);
-        assert_eq!(evaluate(b"tcu", &s, &b, NONE), Verdict::Fail);
+        assert_eq!(evaluate(p(b"tcu"), &s, &b, NONE), Verdict::Fail);
     }
 
     #[test]
@@ -191,54 +225,63 @@ mod tests {
             ..ExtStatus::default()
         });
         let decl = Declared { readiness: true };
-        assert_eq!(evaluate(b"u", &s, &before(0), decl), Verdict::Fail);
-        assert_eq!(evaluate(b"R", &s, &before(0), decl), Verdict::Fail);
+        assert_eq!(evaluate(p(b"u"), &s, &before(0), decl), Verdict::Fail);
+        assert_eq!(evaluate(p(b"R"), &s, &before(0), decl), Verdict::Fail);
         s.ext.as_mut().unwrap().ready = true;
-        assert_eq!(evaluate(b"u", &s, &before(0), decl), Verdict::PassIfCheck);
-        assert_eq!(evaluate(b"R", &s, &before(0), decl), Verdict::Pass);
+        assert_eq!(
+            evaluate(p(b"u"), &s, &before(0), decl),
+            Verdict::PassIfCheck
+        );
+        assert_eq!(evaluate(p(b"R"), &s, &before(0), decl), Verdict::Pass);
         // runsv cannot report readiness: fall back to the check script.
         s.ext = None;
-        assert_eq!(evaluate(b"R", &s, &before(0), decl), Verdict::PassIfCheck);
+        assert_eq!(
+            evaluate(p(b"R"), &s, &before(0), decl),
+            Verdict::PassIfCheck
+        );
     }
 
     #[test]
     fn stale_want_does_not_pass() {
         // `start` read before runsv processed `u`: want still down.
         let s = snap(10, State::Run, Want::Down, true, 50);
-        assert_eq!(evaluate(b"u", &s, &before(0), NONE), Verdict::Fail);
+        assert_eq!(evaluate(p(b"u"), &s, &before(0), NONE), Verdict::Fail);
         // `stop` on a service down in the restart throttle (want up).
         let s = snap(0, State::Down, Want::Up, false, 50);
-        assert_eq!(evaluate(b"d", &s, &before(0), NONE), Verdict::Fail);
+        assert_eq!(evaluate(p(b"d"), &s, &before(0), NONE), Verdict::Fail);
         let s = snap(0, State::Down, Want::Down, false, 50);
-        assert_eq!(evaluate(b"d", &s, &before(0), NONE), Verdict::Pass);
+        assert_eq!(evaluate(p(b"d"), &s, &before(0), NONE), Verdict::Pass);
     }
 
     #[test]
     fn check_wants_the_wanted_state() {
         // 2.1.2 passed a down service at once even when it should be up.
         let s = snap(0, State::Down, Want::Up, false, 50);
-        assert_eq!(evaluate(b"C", &s, &before(0), NONE), Verdict::Fail);
+        assert_eq!(evaluate(p(b"C"), &s, &before(0), NONE), Verdict::Fail);
         let s = snap(0, State::Down, Want::Down, false, 50);
-        assert_eq!(evaluate(b"C", &s, &before(0), NONE), Verdict::Pass);
+        assert_eq!(evaluate(p(b"C"), &s, &before(0), NONE), Verdict::Pass);
         let s = snap(5, State::Run, Want::Up, false, 50);
-        assert_eq!(evaluate(b"C", &s, &before(0), NONE), Verdict::PassIfCheck);
+        assert_eq!(
+            evaluate(p(b"C"), &s, &before(0), NONE),
+            Verdict::PassIfCheck
+        );
     }
 
     #[test]
     fn simple_predicates() {
         let s = snap(5, State::Run, Want::Up, false, 50);
-        assert_eq!(evaluate(b"x", &s, &before(0), NONE), Verdict::Fail);
-        assert_eq!(evaluate(b"h", &s, &before(0), NONE), Verdict::Pass);
-        assert_eq!(evaluate(b"p", &s, &before(0), NONE), Verdict::Fail);
-        assert_eq!(evaluate(b"c", &s, &before(0), NONE), Verdict::Pass);
+        assert_eq!(evaluate(p(b"x"), &s, &before(0), NONE), Verdict::Fail);
+        assert_eq!(evaluate(p(b"h"), &s, &before(0), NONE), Verdict::Pass);
+        assert_eq!(evaluate(p(b"p"), &s, &before(0), NONE), Verdict::Fail);
+        assert_eq!(evaluate(p(b"c"), &s, &before(0), NONE), Verdict::Pass);
         // try-restart on a down service: nothing to restart.
         let s = snap(0, State::Down, Want::Down, false, 50);
-        assert_eq!(evaluate(b"tc", &s, &before(100), NONE), Verdict::Pass);
+        assert_eq!(evaluate(p(b"tc"), &s, &before(100), NONE), Verdict::Pass);
         // once: running with want down passes; down only after a new run.
         let s = snap(5, State::Run, Want::Down, false, 50);
-        assert_eq!(evaluate(b"o", &s, &before(100), NONE), Verdict::Pass);
+        assert_eq!(evaluate(p(b"o"), &s, &before(100), NONE), Verdict::Pass);
         let s = snap(0, State::Down, Want::Down, false, 50);
-        assert_eq!(evaluate(b"o", &s, &before(100), NONE), Verdict::Fail);
-        assert_eq!(evaluate(b"o", &s, &before(40), NONE), Verdict::Pass);
+        assert_eq!(evaluate(p(b"o"), &s, &before(100), NONE), Verdict::Fail);
+        assert_eq!(evaluate(p(b"o"), &s, &before(40), NONE), Verdict::Pass);
     }
 }

@@ -8,7 +8,6 @@ use crate::status::Status;
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
-use std::io::Read;
 use std::path::Path;
 
 /// Outcome of `sv`'s `svstatus_get`.
@@ -74,26 +73,33 @@ pub fn probe(dir: &Path) -> Probe {
 }
 
 fn read_status(dir: &Path) -> Result<Status, Probe> {
-    let mut file =
-        std::fs::File::open(supervise_path(dir, f::STATUS)).map_err(|e| Probe::Failed {
-            what: OPEN_STATUS,
-            errno: Some(errno_of(&e)),
-        })?;
+    let fd = open(
+        &supervise_path(dir, f::STATUS),
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Probe::Failed {
+        what: OPEN_STATUS,
+        errno: Some(e),
+    })?;
     // One read is enough for a 20-byte file written by rename; read a few
     // bytes more so that longer (s6) records are rejected, not truncated.
     let mut buf = [0u8; 64];
-    let n = file.read(&mut buf).map_err(|e| Probe::Failed {
-        what: "unable to read supervise/status",
-        errno: Some(errno_of(&e)),
-    })?;
+    let n = loop {
+        match nix::unistd::read(&fd, &mut buf) {
+            Err(Errno::EINTR) => continue,
+            other => {
+                break other.map_err(|e| Probe::Failed {
+                    what: "unable to read supervise/status",
+                    errno: Some(e),
+                })?
+            }
+        }
+    };
     Status::decode(&buf[..n]).ok_or(Probe::Failed {
         what: "unable to read supervise/status: bad format",
         errno: None,
     })
-}
-
-pub fn errno_of(e: &std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(0))
 }
 
 /// svkit's extra state from the text of `svkit-status`, if a live svkit
@@ -136,10 +142,7 @@ fn pid_exists(pid: u32) -> bool {
     let Ok(pid) = i32::try_from(pid) else {
         return false;
     };
-    !matches!(
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
-        Err(Errno::ESRCH)
-    )
+    pid > 0 && !matches!(crate::sys::kill(pid, 0), Err(Errno::ESRCH))
 }
 
 /// `svkit-status` and `status` disagree (one was just replaced).

@@ -53,9 +53,10 @@ pub fn enter_check(path: &Path) -> Result<(), Errno> {
     if path.as_os_str().is_empty() {
         return Err(Errno::ENOENT);
     }
-    let meta =
-        std::fs::metadata(path).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
-    if !meta.is_dir() {
+    let meta = nix::sys::stat::stat(path)?;
+    if nix::sys::stat::SFlag::from_bits_truncate(meta.st_mode) & nix::sys::stat::SFlag::S_IFMT
+        != nix::sys::stat::SFlag::S_IFDIR
+    {
         return Err(Errno::ENOTDIR);
     }
     nix::unistd::access(path, nix::unistd::AccessFlags::X_OK)

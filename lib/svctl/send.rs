@@ -6,6 +6,7 @@
 use super::format::Out;
 use super::probe::Probe;
 use super::resolve::supervise_path;
+use crate::control::Command;
 use crate::servicedir::supervise_files as f;
 use crate::status::Status;
 use nix::errno::Errno;
@@ -13,10 +14,11 @@ use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 use std::path::Path;
 
-/// Would `sv` skip sending `bytes` given this status?
-pub fn already(status: &Status, bytes: &[u8]) -> bool {
-    match bytes.first() {
-        Some(&b) if status.want_byte == b => b != b'd' || status.got_term,
+/// Would `sv` skip sending `cmds` given this status? (sv compares the
+/// first control byte with the recorded want byte.)
+pub fn already(status: &Status, cmds: &[Command]) -> bool {
+    match cmds.first() {
+        Some(&c) if status.want_byte == c.byte() => c != Command::Down || status.got_term,
         _ => false,
     }
 }
@@ -42,12 +44,13 @@ pub fn report_probe(out: &mut Out, name: &str, probe: &Probe, exit_ok: bool) {
     }
 }
 
-/// Sends `bytes` to the supervisor of `dir` whose status is `status`.
-pub fn send(out: &mut Out, name: &str, dir: &Path, status: &Status, bytes: &[u8]) -> Sent {
-    if already(status, bytes) {
+/// Sends `cmds` to the supervisor of `dir` whose status is `status`.
+pub fn send(out: &mut Out, name: &str, dir: &Path, status: &Status, cmds: &[Command]) -> Sent {
+    if already(status, cmds) {
         return Sent::Already;
     }
-    let exit_ok = bytes.first() == Some(&b'x');
+    let exit_ok = cmds.first() == Some(&Command::Exit);
+    let bytes: Vec<u8> = cmds.iter().map(|c| c.byte()).collect();
     let fd = match open(
         &supervise_path(dir, f::CONTROL),
         OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
@@ -63,7 +66,7 @@ pub fn send(out: &mut Out, name: &str, dir: &Path, status: &Status, bytes: &[u8]
             return Sent::Failed;
         }
     };
-    match nix::unistd::write(&fd, bytes) {
+    match nix::unistd::write(&fd, &bytes) {
         Ok(n) if n == bytes.len() => Sent::Written,
         Ok(_) => {
             out.warn(name, "unable to write to supervise/control", None);
@@ -84,15 +87,16 @@ mod tests {
 
     #[test]
     fn already_rule() {
+        use Command::*;
         let up = Status::new(Tai64n::default(), 5, false, Want::Up, false, State::Run);
-        assert!(already(&up, b"u"));
-        assert!(!already(&up, b"d"));
-        assert!(!already(&up, b"tcu"));
+        assert!(already(&up, &[Up]));
+        assert!(!already(&up, &[Down]));
+        assert!(!already(&up, &[Term, Cont, Up]));
         let once = Status::new(Tai64n::default(), 5, false, Want::Down, false, State::Run);
-        assert!(!already(&once, b"d"), "once without TERM: d is re-sent");
+        assert!(!already(&once, &[Down]), "once without TERM: d is re-sent");
         let termed = Status::new(Tai64n::default(), 5, false, Want::Down, true, State::Run);
-        assert!(already(&termed, b"d"));
-        assert!(!already(&termed, b"x"));
-        assert!(!already(&termed, b"k"));
+        assert!(already(&termed, &[Down]));
+        assert!(!already(&termed, &[Exit]));
+        assert!(!already(&termed, &[Kill]));
     }
 }

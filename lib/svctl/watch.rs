@@ -19,13 +19,10 @@
 //! close read-only (`IN_CLOSE_NOWRITE` on `status`, ignored). `IN_OPEN` on
 //! `ok` only matters while the supervisor is absent, when svctl's own open
 //! attempt fails and so makes no event.
-// Transitional: this module's unsafe blocks move onto crate::spawn,
-// crate::child and crate::sys (issue 12, item 6).
-#![allow(unsafe_code)]
 
 use crate::container::rundir;
+use crate::inotify::{Happened, Inotify, Mask, Watch as Wd};
 use crate::servicedir::{supervise_files as f, SUPERVISE_DIR};
-use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
 use rustix::event::{poll, PollFd, PollFlags};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -46,7 +43,7 @@ enum On {
 }
 
 struct Watch {
-    wd: WatchDescriptor,
+    wd: Wd,
     target: usize,
     on: On,
 }
@@ -64,27 +61,25 @@ pub struct Watcher {
     watches: Vec<Watch>,
     dirs: Vec<PathBuf>,
     unwatched: Vec<usize>,
-    buf: Vec<u8>,
 }
 
-fn supervise_mask() -> WatchMask {
-    WatchMask::CREATE
-        | WatchMask::MOVED_TO
-        | WatchMask::CLOSE_WRITE
-        | WatchMask::CLOSE_NOWRITE
-        | WatchMask::OPEN
-        | WatchMask::DELETE_SELF
-        | WatchMask::MOVE_SELF
+fn supervise_mask() -> Mask {
+    Mask::CREATE
+        | Mask::MOVED_TO
+        | Mask::CLOSE_WRITE
+        | Mask::CLOSE_NOWRITE
+        | Mask::OPEN
+        | Mask::DELETE_SELF
+        | Mask::MOVE_SELF
 }
 
 impl Watcher {
     pub fn new() -> std::io::Result<Self> {
         Ok(Watcher {
-            inotify: Inotify::init()?,
+            inotify: Inotify::new()?,
             watches: Vec::new(),
             dirs: Vec::new(),
             unwatched: Vec::new(),
-            buf: vec![0u8; 8192],
         })
     }
 
@@ -110,9 +105,9 @@ impl Watcher {
             self.unwatched.push(target);
             return;
         }
-        let mut w = self.inotify.watches();
+        let w = &self.inotify;
         let mut watched = false;
-        if let Ok(wd) = w.add(&dir, WatchMask::CREATE | WatchMask::MOVED_TO) {
+        if let Ok(wd) = w.add(&dir, Mask::CREATE | Mask::MOVED_TO) {
             self.watches.push(Watch {
                 wd,
                 target,
@@ -122,7 +117,7 @@ impl Watcher {
         }
         let parent = rundir::resolve().join(rundir::SUPERVISE_DIR);
         let key = rundir::supervise_key(&rundir::canonical_service_path(&dir));
-        match w.add(&parent, WatchMask::CREATE | WatchMask::MOVED_TO) {
+        match w.add(&parent, Mask::CREATE | Mask::MOVED_TO) {
             Ok(wd) => self.watches.push(Watch {
                 wd,
                 target,
@@ -142,7 +137,7 @@ impl Watcher {
         let Some(state) = rundir::locate_supervise_dir(dir) else {
             return false;
         };
-        match self.inotify.watches().add(&state, supervise_mask()) {
+        match self.inotify.add(&state, supervise_mask()) {
             Ok(wd) => {
                 self.watches.push(Watch {
                     wd,
@@ -164,42 +159,12 @@ impl Watcher {
     /// would triple the time of a fast `restart`. So the last reference
     /// goes to a tiny child that holds nothing else (no stdout: a shell's
     /// `$(svctl ...)` does not wait for it) and exits as soon as svctl has
-    /// exited (EOF on a pipe); the release then happens in the child.
+    /// exited (EOF on its stdin); the release then happens in the child.
+    /// The child is started through [`crate::spawn`] like every other and
+    /// is `/bin/sh` waiting in `read`; without a shell it exits at once
+    /// and svctl simply pays the release itself.
     pub fn close_in_background(self) {
-        let Ok((r, w)) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) else {
-            return;
-        };
-        use std::os::fd::AsRawFd;
-        let read_fd = r.as_raw_fd();
-        let mut keep = [self.inotify.as_raw_fd(), read_fd];
-        keep.sort_unstable();
-        // SAFETY: fork(2) in a single-threaded process; the child only
-        // makes async-signal-safe system calls (close_range, read, _exit)
-        // and touches no Rust state, no allocator, no locks.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            // SAFETY: raw system calls on plain integers, see above.
-            unsafe {
-                let lo = keep[0] as libc::c_uint;
-                let hi = keep[1] as libc::c_uint;
-                if lo > 0 {
-                    libc::close_range(0, lo - 1, 0);
-                }
-                if hi > lo + 1 {
-                    libc::close_range(lo + 1, hi - 1, 0);
-                }
-                libc::close_range(hi + 1, libc::c_uint::MAX, 0);
-                let mut byte = 0u8;
-                while libc::read(read_fd, (&mut byte as *mut u8).cast(), 1) < 0
-                    && *libc::__errno_location() == libc::EINTR
-                {}
-                libc::_exit(0);
-            }
-        }
-        drop(r);
-        // The write end stays open until svctl exits (close-on-exec).
-        std::mem::forget(w);
-        drop(self);
+        hand_over(self.inotify.fd());
     }
 
     /// Is any target re-read on a timer because it has no watch?
@@ -224,7 +189,7 @@ impl Watcher {
                 tv_sec: l.as_secs() as i64,
                 tv_nsec: i64::from(l.subsec_nanos()),
             });
-            let mut fds = [PollFd::new(&self.inotify, PollFlags::IN)];
+            let mut fds = [PollFd::from_borrowed_fd(self.inotify.fd(), PollFlags::IN)];
             match poll(&mut fds, ts.as_ref()) {
                 Ok(0) => return false,
                 Ok(_) => {}
@@ -241,46 +206,39 @@ impl Watcher {
     fn drain(&mut self, absent: &dyn Fn(usize) -> bool) -> bool {
         let mut relevant = false;
         let mut rearm = Vec::new();
-        loop {
-            let events = match self.inotify.read_events(&mut self.buf) {
-                Ok(ev) => ev,
-                Err(_) => break,
-            };
-            let mut any = false;
-            for ev in events {
-                any = true;
-                if ev.mask.contains(EventMask::Q_OVERFLOW) {
+        let watches = &self.watches;
+        let read = self.inotify.drain(|ev| {
+            if ev.overflowed() {
+                relevant = true;
+                return;
+            }
+            let name = ev.name.unwrap_or(OsStr::new(""));
+            for w in watches.iter().filter(|w| w.wd == ev.watch) {
+                if ev
+                    .happened
+                    .intersects(Happened::IGNORED | Happened::DELETE_SELF | Happened::MOVE_SELF)
+                {
                     relevant = true;
                     continue;
                 }
-                let name = ev.name.unwrap_or(OsStr::new(""));
-                for w in self.watches.iter().filter(|w| w.wd == ev.wd) {
-                    if ev.mask.intersects(
-                        EventMask::IGNORED | EventMask::DELETE_SELF | EventMask::MOVE_SELF,
-                    ) {
+                match &w.on {
+                    On::ServiceDir if name == SUPERVISE_DIR => {
+                        rearm.push(w.target);
                         relevant = true;
-                        continue;
                     }
-                    match &w.on {
-                        On::ServiceDir if name == SUPERVISE_DIR => {
-                            rearm.push(w.target);
-                            relevant = true;
-                        }
-                        On::FallbackParent(key) if name == key.as_os_str() => {
-                            rearm.push(w.target);
-                            relevant = true;
-                        }
-                        On::Supervise if matters(name, ev.mask, absent(w.target)) => {
-                            relevant = true;
-                        }
-                        _ => {}
+                    On::FallbackParent(key) if name == key.as_os_str() => {
+                        rearm.push(w.target);
+                        relevant = true;
                     }
+                    On::Supervise if matters(name, ev.happened, absent(w.target)) => {
+                        relevant = true;
+                    }
+                    _ => {}
                 }
             }
-            if !any {
-                break;
-            }
-        }
+        });
+        // A failed read may have lost events: look again.
+        relevant |= read.is_err();
         for t in rearm {
             self.watches
                 .retain(|w| !(w.target == t && w.on != On::Supervise));
@@ -290,17 +248,56 @@ impl Watcher {
     }
 }
 
+/// Passes `fd` (the inotify instance) to a child that keeps it until
+/// svctl exits; see [`Watcher::close_in_background`].
+fn hand_over(fd: std::os::fd::BorrowedFd<'_>) {
+    use crate::spawn::{spawn, Exec, Group, OnFailure, Program};
+    use std::os::fd::AsRawFd;
+    let Ok((r, w)) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) else {
+        return;
+    };
+    let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+        return;
+    };
+    let null = null.as_raw_fd();
+    // stdin: the pipe's read end, at EOF once svctl (the only writer) has
+    // exited; 3: the instance; nothing else is kept.
+    let fds = [
+        (r.as_raw_fd(), 0),
+        (null, 1),
+        (null, 2),
+        (fd.as_raw_fd(), 3),
+    ];
+    let argv = [c"sh", c"-c", c"read _"];
+    let held = spawn(&Exec {
+        program: Program::Path(c"/bin/sh"),
+        argv: &argv,
+        env: None,
+        cwd: None,
+        fds: &fds,
+        group: Group::Inherit,
+        foreground: false,
+        rlimits: &[],
+        close_others: true,
+        on_failure: OnFailure::Message(b""),
+    });
+    if held.is_ok() {
+        // The write end stays open until svctl exits (close-on-exec).
+        std::mem::forget(w);
+    }
+}
+
 /// Does an event on `supervise/NAME` say something changed?
-fn matters(name: &OsStr, mask: EventMask, absent: bool) -> bool {
+fn matters(name: &OsStr, mask: Happened, absent: bool) -> bool {
     if name == f::OK {
-        return mask.contains(EventMask::CLOSE_NOWRITE)
-            || mask.contains(EventMask::CREATE)
-            || (absent && mask.contains(EventMask::OPEN));
+        return mask.contains(Happened::CLOSE_NOWRITE)
+            || mask.contains(Happened::CREATE)
+            || (absent && mask.contains(Happened::OPEN));
     }
     if name == f::CONTROL || name == f::LOCK {
         return false;
     }
-    mask.intersects(EventMask::CREATE | EventMask::MOVED_TO | EventMask::CLOSE_WRITE)
+    mask.intersects(Happened::CREATE | Happened::MOVED_TO | Happened::CLOSE_WRITE)
 }
 
 #[cfg(test)]
@@ -310,20 +307,20 @@ mod tests {
     #[test]
     fn own_activity_is_ignored() {
         let ok = OsStr::new("ok");
-        assert!(!matters(ok, EventMask::CLOSE_WRITE, false));
-        assert!(!matters(ok, EventMask::OPEN, false));
-        assert!(matters(ok, EventMask::OPEN, true));
-        assert!(matters(ok, EventMask::CLOSE_NOWRITE, false));
+        assert!(!matters(ok, Happened::CLOSE_WRITE, false));
+        assert!(!matters(ok, Happened::OPEN, false));
+        assert!(matters(ok, Happened::OPEN, true));
+        assert!(matters(ok, Happened::CLOSE_NOWRITE, false));
         assert!(!matters(
             OsStr::new("status"),
-            EventMask::CLOSE_NOWRITE,
+            Happened::CLOSE_NOWRITE,
             false
         ));
-        assert!(!matters(OsStr::new("status"), EventMask::OPEN, false));
-        assert!(matters(OsStr::new("status"), EventMask::MOVED_TO, false));
+        assert!(!matters(OsStr::new("status"), Happened::OPEN, false));
+        assert!(matters(OsStr::new("status"), Happened::MOVED_TO, false));
         assert!(!matters(
             OsStr::new("control"),
-            EventMask::CLOSE_WRITE,
+            Happened::CLOSE_WRITE,
             false
         ));
     }

@@ -19,7 +19,7 @@ use super::pattern;
 use super::signals::{timespec, Signals};
 use super::sink::Sink;
 use super::stamp::{Stamper, STAMP_LEN};
-use super::{info, why, PROG};
+use super::{info, why, Fatal, PROG};
 use crate::msg;
 use crate::sys::{memchr, memrchr};
 use rustix::event::{poll, PollFd, PollFlags};
@@ -65,9 +65,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(opts: Options, sig: Signals) -> Engine {
+    pub fn new(opts: Options, sig: Signals) -> Result<Engine, Fatal> {
         widen_input_pipe();
-        let dirs = open_dirs(&opts);
+        let dirs = open_dirs(&opts)?;
         let replace = opts.replace_with.map(|_| {
             let mut t = [false; 256];
             for (b, slot) in t.iter_mut().enumerate() {
@@ -95,7 +95,7 @@ impl Engine {
             selected: Vec::new(),
         };
         e.reconfigured();
-        e
+        Ok(e)
     }
 
     fn reconfigured(&mut self) {
@@ -116,10 +116,10 @@ impl Engine {
             });
     }
 
-    /// Runs until end of input or TERM; returns the exit code.
-    pub fn run(mut self) -> i32 {
+    /// Runs until end of input or TERM.
+    pub fn run(mut self) -> Result<(), Fatal> {
         loop {
-            self.handle_signals();
+            self.handle_signals()?;
             if self.sig.pending.term {
                 self.finish_line_after_term();
                 break;
@@ -134,7 +134,7 @@ impl Engine {
             ];
             match poll(&mut fds, timeout.as_ref()) {
                 Ok(_) | Err(Errno::INTR) => {}
-                Err(e) => msg::fatal(PROG, 111, "unable to poll", why(e)),
+                Err(e) => return Err(Fatal::new("unable to poll", Some(why(e)))),
             }
             let input_ready = !fds[0].revents().is_empty();
             let signalled = !fds[1].revents().is_empty();
@@ -172,7 +172,7 @@ impl Engine {
         self.shutdown()
     }
 
-    fn handle_signals(&mut self) {
+    fn handle_signals(&mut self) -> Result<(), Fatal> {
         let p = &mut self.sig.pending;
         if std::mem::take(&mut p.chld) {
             for d in &mut self.dirs {
@@ -190,9 +190,10 @@ impl Engine {
             for d in old {
                 d.close(&mut self.sig);
             }
-            self.dirs = open_dirs(&self.opts);
+            self.dirs = open_dirs(&self.opts)?;
             self.reconfigured();
         }
+        Ok(())
     }
 
     /// After TERM: finish the line already begun (reading one byte at a
@@ -253,7 +254,7 @@ impl Engine {
         self.flush_all();
     }
 
-    fn shutdown(self) -> i32 {
+    fn shutdown(self) -> Result<(), Fatal> {
         let Engine { dirs, mut sig, .. } = self;
         let mut spilled = Vec::new();
         for d in dirs {
@@ -263,15 +264,13 @@ impl Engine {
                 spilled.push((name, n));
             }
         }
-        if let Some((name, n)) = spilled.first() {
-            msg::fatal(
-                PROG,
-                111,
-                format_args!("unable to write to {name}/current"),
-                format_args!("{n} bytes were copied to standard error"),
-            );
+        match spilled.first() {
+            Some((name, n)) => Err(Fatal::new(
+                format!("unable to write to {name}/current"),
+                Some(&format!("{n} bytes were copied to standard error")),
+            )),
+            None => Ok(()),
         }
-        0
     }
 
     fn stamp_for(&mut self, t: SystemTime) -> Stamp {
@@ -561,7 +560,7 @@ fn widen_input_pipe() {
     }
 }
 
-fn open_dirs(opts: &Options) -> Vec<LogDir> {
+fn open_dirs(opts: &Options) -> Result<Vec<LogDir>, Fatal> {
     let mut dirs = Vec::new();
     for path in &opts.dirs {
         match LogDir::open(path, opts.line_max, opts.verbose) {
@@ -570,10 +569,10 @@ fn open_dirs(opts: &Options) -> Vec<LogDir> {
         }
     }
     if dirs.is_empty() {
-        msg::fatal_plain(PROG, 111, "no functional log directories");
+        return Err(Fatal::new("no functional log directories", None));
     }
     if opts.verbose {
         info(format_args!("{} log directories open", dirs.len()));
     }
-    dirs
+    Ok(dirs)
 }

@@ -27,7 +27,7 @@ pub mod udp;
 pub const PROG: &str = "svlog";
 
 /// runit's wording for a system error.
-pub fn why(e: rustix::io::Errno) -> &'static str {
+pub fn why(e: impl crate::errstr::ErrorNumber) -> &'static str {
     crate::errstr::runit_error_str(e)
 }
 
@@ -35,11 +35,46 @@ pub(crate) fn info(what: std::fmt::Arguments<'_>) {
     crate::msg::info(PROG, what);
 }
 
+/// Why svlog stops before its input ends: printed as
+/// `svlog: fatal: WHAT[: WHY]`, exit [`crate::exit::SYSTEM`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fatal {
+    pub what: String,
+    pub why: Option<String>,
+}
+
+impl Fatal {
+    pub fn new(what: impl Into<String>, why: Option<&str>) -> Fatal {
+        Fatal {
+            what: what.into(),
+            why: why.map(str::to_string),
+        }
+    }
+}
+
+impl std::fmt::Display for Fatal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)?;
+        match &self.why {
+            Some(why) => write!(f, ": {why}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for Fatal {}
+
 /// Runs svlog with parsed options; returns the exit code.
 pub fn run(opts: options::Options) -> i32 {
-    let sig = match signals::Signals::install(opts.verbose) {
-        Ok(s) => s,
-        Err(e) => crate::msg::fatal(PROG, 111, "unable to set up signals", e),
-    };
-    engine::Engine::new(opts, sig).run()
+    let ran = signals::Signals::install(opts.verbose)
+        .map_err(|e| Fatal::new("unable to set up signals", Some(why(e))))
+        .and_then(|sig| engine::Engine::new(opts, sig))
+        .and_then(|engine| engine.run());
+    match ran {
+        Ok(()) => crate::exit::OK,
+        Err(fatal) => {
+            crate::msg::fatal_line(PROG, &fatal);
+            crate::exit::SYSTEM
+        }
+    }
 }

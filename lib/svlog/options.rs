@@ -2,8 +2,9 @@
 //! `-l 500` and `-l500` all work as with svlogd) plus svkit's `-o`.
 
 use super::stamp::StampKind;
+use crate::getopt::{Complaint, Getopt, Opt};
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
 /// Default read buffer; also the most a SIGKILL can lose.
@@ -85,85 +86,80 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, UsageError> {
     };
     let mut buf_len_arg = 0usize;
     let mut explicit_r = false;
-    let mut i = 0;
-    while i < args.len() {
-        let arg = args[i].as_bytes();
-        i += 1;
-        match arg {
-            b"--" => break,
-            b"--help" => return Ok(Parsed::Help),
-            b"--version" => return Ok(Parsed::Version),
-            _ if arg.len() < 2 || arg[0] != b'-' => {
-                i -= 1;
-                break;
+    let mut g = Getopt::from(args, 0, "tvohVr:R:l:b:");
+    loop {
+        if let Some(long) = g.take_long() {
+            match long.as_bytes() {
+                b"--help" => return Ok(Parsed::Help),
+                b"--version" => return Ok(Parsed::Version),
+                other => {
+                    return Err(UsageError(format!(
+                        "unknown option: {}",
+                        String::from_utf8_lossy(other)
+                    )))
+                }
             }
-            _ if arg.starts_with(b"--") => {
+        }
+        let Some(opt) = g.next() else { break };
+        let (flag, value) = match opt {
+            Ok(Opt::Flag(b't')) => {
+                stamps = (stamps + 1).min(3);
+                continue;
+            }
+            Ok(Opt::Flag(b'v')) => {
+                opts.verbose = true;
+                continue;
+            }
+            Ok(Opt::Flag(b'o')) => {
+                opts.tee = true;
+                continue;
+            }
+            Ok(Opt::Flag(b'h')) => return Ok(Parsed::Help),
+            // 'V' (getopt only returns letters of the spec).
+            Ok(Opt::Flag(_)) => return Ok(Parsed::Version),
+            Ok(Opt::Arg(flag, value)) => (flag, value.into_vec()),
+            Err(Complaint::MissingArgument(c)) => {
                 return Err(UsageError(format!(
-                    "unknown option: {}",
-                    String::from_utf8_lossy(arg)
+                    "option -{} needs an argument",
+                    c as char
                 )))
             }
-            _ => {}
-        }
-        let mut j = 1;
-        while j < arg.len() {
-            let flag = arg[j];
-            j += 1;
-            match flag {
-                b't' => stamps = (stamps + 1).min(3),
-                b'v' => opts.verbose = true,
-                b'o' => opts.tee = true,
-                b'h' => return Ok(Parsed::Help),
-                b'V' => return Ok(Parsed::Version),
-                b'r' | b'R' | b'l' | b'b' => {
-                    let value: Vec<u8> = if j < arg.len() {
-                        let v = arg[j..].to_vec();
-                        j = arg.len();
-                        v
-                    } else if i < args.len() {
-                        i += 1;
-                        args[i - 1].as_bytes().to_vec()
-                    } else {
-                        return Err(UsageError(format!(
-                            "option -{} needs an argument",
-                            flag as char
-                        )));
-                    };
-                    match flag {
-                        b'r' => {
-                            if value.len() != 1 {
-                                return Err(UsageError("-r needs exactly one character".into()));
-                            }
-                            opts.replace_with = Some(value[0]);
-                            explicit_r = true;
-                        }
-                        b'R' => {
-                            opts.replace_set = value;
-                            if !explicit_r {
-                                opts.replace_with.get_or_insert(b'_');
-                            }
-                        }
-                        b'l' => {
-                            opts.line_max = match number(&value) {
-                                Some(0) => 1000,
-                                Some(n) => n,
-                                None => return Err(bad_number("-l", &value)),
-                            }
-                        }
-                        _ => {
-                            buf_len_arg = match number(&value) {
-                                Some(0) => 1024,
-                                Some(n) => n,
-                                None => return Err(bad_number("-b", &value)),
-                            }
-                        }
-                    }
+            Err(Complaint::Illegal(c)) => {
+                return Err(UsageError(format!("unknown option: -{}", c as char)))
+            }
+        };
+        match flag {
+            b'r' => {
+                if value.len() != 1 {
+                    return Err(UsageError("-r needs exactly one character".into()));
                 }
-                other => return Err(UsageError(format!("unknown option: -{}", other as char))),
+                opts.replace_with = Some(value[0]);
+                explicit_r = true;
+            }
+            b'R' => {
+                opts.replace_set = value;
+                if !explicit_r {
+                    opts.replace_with.get_or_insert(b'_');
+                }
+            }
+            b'l' => {
+                opts.line_max = match number(&value) {
+                    Some(0) => 1000,
+                    Some(n) => n,
+                    None => return Err(bad_number("-l", &value)),
+                }
+            }
+            // 'b'
+            _ => {
+                buf_len_arg = match number(&value) {
+                    Some(0) => 1024,
+                    Some(n) => n,
+                    None => return Err(bad_number("-b", &value)),
+                }
             }
         }
     }
-    opts.dirs = args[i..].iter().map(PathBuf::from).collect();
+    opts.dirs = g.rest().iter().map(PathBuf::from).collect();
     if opts.dirs.is_empty() {
         return Err(UsageError("no log directory given".into()));
     }
@@ -243,5 +239,10 @@ mod tests {
         assert!(run(&["-l", "2000", "-b", "1000", "d"]).is_err());
         assert!(run(&["-q", "d"]).is_err());
         assert!(run(&["-l"]).is_err());
+        assert!(run(&["--bogus", "d"]).is_err());
+        let v: Vec<OsString> = ["-v", "--help"].iter().map(OsString::from).collect();
+        assert_eq!(parse(&v), Ok(Parsed::Help));
+        // After `--` everything is a directory.
+        assert_eq!(run(&["--", "-v"]).unwrap().dirs, [PathBuf::from("-v")]);
     }
 }

@@ -6,6 +6,7 @@ use super::logdir::{LogDir, PROCESSOR_RETRY};
 use super::processor::{self, Running};
 use super::signals::Signals;
 use super::{info, why, PROG};
+use crate::child::{Exit, Waited};
 use crate::msg;
 use std::os::fd::AsFd;
 use std::time::Instant;
@@ -23,8 +24,8 @@ impl LogDir {
                 self.processor = Some(r);
                 self.processor_waiting = None;
             }
-            Err((what, e)) => {
-                msg::warn(PROG, format_args!("{what}: {}: {}", self.name, why(e)));
+            Err(e) => {
+                msg::warn(PROG, format_args!("{}: {}: {}", e.what, self.name, why(e)));
                 self.processor_waiting =
                     Some((input.to_string(), Instant::now() + PROCESSOR_RETRY));
             }
@@ -33,7 +34,7 @@ impl LogDir {
 
     /// Books the end of a processor run: commit, or schedule a rerun on
     /// the same `.u` (at most once per second).
-    pub(super) fn processor_ended(&mut self, run: Running, status: std::process::ExitStatus) {
+    pub(super) fn processor_ended(&mut self, run: Running, status: Exit) {
         if processor::succeeded(status) {
             match processor::commit(self.dir.as_fd(), &run.input) {
                 Ok(done) => {
@@ -41,9 +42,7 @@ impl LogDir {
                         info(format_args!("processed: {}/{done}", self.name));
                     }
                 }
-                Err((what, e)) => {
-                    msg::warn(PROG, format_args!("{what}: {}: {}", self.name, why(e)))
-                }
+                Err(e) => msg::warn(PROG, format_args!("{}: {}: {}", e.what, self.name, why(e))),
             }
         } else {
             msg::warn(
@@ -60,7 +59,7 @@ impl LogDir {
         let Some(run) = self.processor.as_mut() else {
             return;
         };
-        if let Ok(Some(status)) = run.child.try_wait() {
+        if let Some(status) = run.child.try_wait() {
             let run = self.processor.take().expect("checked above");
             self.processor_ended(run, status);
         }
@@ -72,15 +71,9 @@ impl LogDir {
     pub fn wait_processor(&mut self, sig: &mut Signals) {
         loop {
             if let Some(mut run) = self.processor.take() {
-                match run.child.wait() {
-                    Ok(status) => self.processor_ended(run, status),
-                    Err(e) => {
-                        msg::warn(
-                            PROG,
-                            format_args!("error waiting for processor: {}: {e}", self.name),
-                        );
-                        return;
-                    }
+                // No deadline: svlogd, too, waits for its processor.
+                if let Waited::Exited(status) = run.child.wait_until(None, None) {
+                    self.processor_ended(run, status);
                 }
             } else if let Some((input, at)) = self.processor_waiting.clone() {
                 if sig.pending.term {

@@ -5,16 +5,17 @@
 //! (truncated). Exit 0 commits: `.t` → `.s` (mode 0744), `.u` deleted,
 //! `newstate` → `state`. Any other end deletes `.t` and runs the processor
 //! again on the same `.u`, so the input survives until a run succeeds.
-// Transitional: this module's unsafe blocks move onto crate::spawn,
-// crate::child and crate::sys (issue 12, item 6).
-#![allow(unsafe_code)]
 
+use crate::child::{Child, Exit};
+use crate::errstr::ErrorNumber;
+use crate::spawn::{Exec, Group, OnFailure, Program};
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
+use std::ffi::CString;
+use std::fmt;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Instant;
 
 /// A processor at work on one `.u` file.
@@ -25,6 +26,42 @@ pub struct Running {
     pub input: String,
     pub started: Instant,
 }
+
+/// A step of starting or committing a processor failed: what, and the
+/// errno value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failed {
+    pub what: &'static str,
+    pub errno: i32,
+}
+
+impl Failed {
+    fn at(what: &'static str) -> impl FnOnce(Errno) -> Failed {
+        move |e| Failed {
+            what,
+            errno: e.number(),
+        }
+    }
+}
+
+impl ErrorNumber for Failed {
+    fn number(&self) -> i32 {
+        self.errno
+    }
+}
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}",
+            self.what,
+            crate::errstr::runit_error_str(self.errno)
+        )
+    }
+}
+
+impl std::error::Error for Failed {}
 
 fn with_suffix(input: &str, suffix: char) -> String {
     let mut s = input[..input.len() - 1].to_string();
@@ -38,7 +75,7 @@ pub fn start(
     dir_path: &Path,
     cmd: &str,
     input: &str,
-) -> Result<Running, (&'static str, Errno)> {
+) -> Result<Running, Failed> {
     let open = |name: &str, flags: OFlags| {
         rustix::fs::openat(
             dir,
@@ -48,12 +85,12 @@ pub fn start(
         )
     };
     let stdin =
-        open(input, OFlags::RDONLY).map_err(|e| ("unable to open input for processor", e))?;
+        open(input, OFlags::RDONLY).map_err(Failed::at("unable to open input for processor"))?;
     let stdout = open(
         &with_suffix(input, 't'),
         OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC,
     )
-    .map_err(|e| ("unable to open output for processor", e))?;
+    .map_err(Failed::at("unable to open output for processor"))?;
     let state = match open("state", OFlags::RDONLY) {
         Err(Errno::NOENT) => {
             drop(open(
@@ -64,40 +101,45 @@ pub fn start(
         }
         other => other,
     }
-    .map_err(|e| ("unable to open state for processor", e))?;
+    .map_err(Failed::at("unable to open state for processor"))?;
     let newstate = open("newstate", OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC)
-        .map_err(|e| ("unable to open newstate for processor", e))?;
-    // Above 9 so that the dup2 calls in the child cannot clobber each other.
+        .map_err(Failed::at("unable to open newstate for processor"))?;
+    // Above 9 so that placing them on 0, 1, 4 and 5 in the child cannot
+    // clobber one that is still to be placed.
     let high = |fd: OwnedFd| rustix::io::fcntl_dupfd_cloexec(&fd, 10);
-    let state = high(state).map_err(|e| ("unable to open state for processor", e))?;
-    let newstate = high(newstate).map_err(|e| ("unable to open newstate for processor", e))?;
-    let (s4, s5) = (state.as_raw_fd(), newstate.as_raw_fd());
-
-    let mut command = Command::new("/bin/sh");
-    command
-        .arg0("sh")
-        .arg("-c")
-        .arg(cmd)
-        .current_dir(dir_path)
-        .stdin(Stdio::from(stdin))
-        .stdout(Stdio::from(stdout));
-    // SAFETY: the closure only calls dup2(2), which is async-signal-safe, on
-    // descriptors that stay open in the parent until after spawn returns.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::dup2(s4, 4) == -1 || libc::dup2(s5, 5) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let child = command.spawn().map_err(|e| {
-        (
-            "unable to run processor",
-            Errno::from_io_error(&e).unwrap_or(Errno::IO),
-        )
-    })?;
-    drop((state, newstate));
+    let stdin = high(stdin).map_err(Failed::at("unable to open input for processor"))?;
+    let stdout = high(stdout).map_err(Failed::at("unable to open output for processor"))?;
+    let state = high(state).map_err(Failed::at("unable to open state for processor"))?;
+    let newstate = high(newstate).map_err(Failed::at("unable to open newstate for processor"))?;
+    let fds = [
+        (stdin.as_raw_fd(), 0),
+        (stdout.as_raw_fd(), 1),
+        (state.as_raw_fd(), 4),
+        (newstate.as_raw_fd(), 5),
+    ];
+    let run_failed = |errno: i32| Failed {
+        what: "unable to run processor",
+        errno,
+    };
+    let cwd =
+        CString::new(dir_path.as_os_str().as_bytes()).map_err(|_| run_failed(libc::EINVAL))?;
+    let cmd = CString::new(cmd).map_err(|_| run_failed(libc::EINVAL))?;
+    let argv = [c"sh", c"-c", cmd.as_c_str()];
+    let child = Child::spawn(&Exec {
+        program: Program::Path(c"/bin/sh"),
+        argv: &argv,
+        env: None,
+        cwd: Some(&cwd),
+        fds: &fds,
+        // In svlog's group, as svlogd's processors: a terminal's signals
+        // reach both.
+        group: Group::Inherit,
+        foreground: false,
+        rlimits: &[],
+        close_others: false,
+        on_failure: OnFailure::Report,
+    })
+    .map_err(|e| run_failed(e.errno()))?;
     Ok(Running {
         child,
         input: input.to_string(),
@@ -107,21 +149,21 @@ pub fn start(
 
 /// Commits a successful run: `.t` → `.s` (0744), `.u` removed,
 /// `newstate` → `state`. Returns the name of the `.s` file.
-pub fn commit(dir: BorrowedFd<'_>, input: &str) -> Result<String, (&'static str, Errno)> {
+pub fn commit(dir: BorrowedFd<'_>, input: &str) -> Result<String, Failed> {
     let output = with_suffix(input, 't');
     let done = with_suffix(input, 's');
     rustix::fs::renameat(dir, output.as_str(), dir, done.as_str())
-        .map_err(|e| ("unable to rename processed", e))?;
+        .map_err(Failed::at("unable to rename processed"))?;
     rustix::fs::chmodat(
         dir,
         done.as_str(),
         Mode::from_raw_mode(0o744),
         AtFlags::empty(),
     )
-    .map_err(|e| ("unable to set mode of processed", e))?;
+    .map_err(Failed::at("unable to set mode of processed"))?;
     let _ = rustix::fs::unlinkat(dir, input, AtFlags::empty());
     rustix::fs::renameat(dir, "newstate", dir, "state")
-        .map_err(|e| ("unable to rename state", e))?;
+        .map_err(Failed::at("unable to rename state"))?;
     Ok(done)
 }
 
@@ -131,6 +173,6 @@ pub fn discard(dir: BorrowedFd<'_>, input: &str) {
 }
 
 /// Did the processor succeed?
-pub fn succeeded(status: ExitStatus) -> bool {
-    status.code() == Some(0)
+pub fn succeeded(status: Exit) -> bool {
+    status.success()
 }

@@ -84,45 +84,35 @@ impl Stamper {
     }
 }
 
-/// Writes `YYYY-MM-DD?HH:MM:SS.` into `out[..20]`.
+/// Writes `YYYY-MM-DD?HH:MM:SS.` into `out[..20]` (the calendar from the
+/// `time` crate; a year past 9999 cannot be written in 4 digits and shows
+/// as `9999-12-31?23:59:59.`).
 fn write_date_time(out: &mut [u8; STAMP_LEN], secs: u64, sep: u8) {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    let put = |out: &mut [u8; STAMP_LEN], at: usize, v: u64, width: usize| {
+    /// 9999-12-31 23:59:59 UTC.
+    const LAST_FOUR_DIGIT_SECOND: i64 = 253_402_300_799;
+    let secs =
+        i64::try_from(secs).map_or(LAST_FOUR_DIGIT_SECOND, |s| s.min(LAST_FOUR_DIGIT_SECOND));
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let put = |out: &mut [u8; STAMP_LEN], at: usize, v: u32, width: usize| {
         let mut v = v;
         for i in (at..at + width).rev() {
             out[i] = b'0' + (v % 10) as u8;
             v /= 10;
         }
     };
-    put(out, 0, y as u64, 4);
+    put(out, 0, t.year().unsigned_abs(), 4);
     out[4] = b'-';
-    put(out, 5, m as u64, 2);
+    put(out, 5, u32::from(u8::from(t.month())), 2);
     out[7] = b'-';
-    put(out, 8, d as u64, 2);
+    put(out, 8, u32::from(t.day()), 2);
     out[10] = sep;
-    put(out, 11, rem / 3600, 2);
+    put(out, 11, u32::from(t.hour()), 2);
     out[13] = b':';
-    put(out, 14, rem / 60 % 60, 2);
+    put(out, 14, u32::from(t.minute()), 2);
     out[16] = b':';
-    put(out, 17, rem % 60, 2);
+    put(out, 17, u32::from(t.second()), 2);
     out[19] = b'.';
-}
-
-/// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
-/// days-to-civil algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]
@@ -158,8 +148,17 @@ mod tests {
 
     #[test]
     fn leap_year_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(20_513), (2026, 3, 1));
+        let mut s = Stamper::new(StampKind::Human);
+        assert_eq!(s.format(at(0, 0)), b"1970-01-01_00:00:00.00000 ");
+        assert_eq!(s.format(at(951_782_400, 0)), b"2000-02-29_00:00:00.00000 ");
+        assert_eq!(
+            s.format(at(1_772_323_200, 0)),
+            b"2026-03-01_00:00:00.00000 "
+        );
+        // Past year 9999: the last second that fits.
+        assert_eq!(
+            s.format(at(300_000_000_000, 0)),
+            b"9999-12-31_23:59:59.00000 "
+        );
     }
 }

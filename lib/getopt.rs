@@ -1,8 +1,15 @@
-//! Command-line scanning with the semantics of djb's `sgetopt`, which
-//! runit's chpst uses: single-letter options that may be clustered
-//! (`-vP012`), an option argument either attached (`-ufoo`) or in the next
-//! word (`-u foo`), `--` ends the options, and scanning stops at the first
-//! word that is not an option (so `prog`'s own flags are never touched).
+//! The one command-line scanner of the runit-compatible parsers (chpst,
+//! svctl, svlog), with the semantics of djb's `sgetopt`/runit's `getopt`:
+//! single-letter options that may be clustered (`-vP012`), an option
+//! argument either attached (`-ufoo`) or in the next word (`-u foo`), `--`
+//! ends the options, and scanning stops at the first word that is not an
+//! option (so `prog`'s own flags are never touched). A lone `-` is not an
+//! option.
+//!
+//! Long words (`--help`, `--json`) are none of getopt's business, but
+//! svctl and svlog take a few: [`Getopt::take_long`] hands the caller such
+//! a word before it would be scanned as letters. Each parser keeps its own
+//! messages; [`Complaint`]'s `Display` is runit's.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -33,8 +40,9 @@ impl std::fmt::Display for Complaint {
     }
 }
 
-/// Scanner over `args[1..]`. `spec` lists the option letters; a letter
-/// followed by `:` takes an argument (the getopt(3) convention).
+/// Scanner over the words of a command line. `spec` lists the option
+/// letters; a letter followed by `:` takes an argument (the getopt(3)
+/// convention).
 pub struct Getopt<'a> {
     args: &'a [OsString],
     spec: &'static [u8],
@@ -44,14 +52,44 @@ pub struct Getopt<'a> {
 }
 
 impl<'a> Getopt<'a> {
-    pub fn new(args: &'a [OsString], spec: &'static str) -> Self {
+    /// Scans `argv[1..]` (`argv[0]` is the program name).
+    pub fn new(argv: &'a [OsString], spec: &'static str) -> Self {
+        Self::from(argv, 1, spec)
+    }
+
+    /// Scans `args[first..]`.
+    pub fn from(args: &'a [OsString], first: usize, spec: &'static str) -> Self {
         Getopt {
             args,
             spec: spec.as_bytes(),
-            index: 1,
+            index: first,
             offset: 0,
             done: false,
         }
+    }
+
+    /// If the next word is a long one (`--x...`, not `--` itself) and no
+    /// cluster is half scanned, consumes and returns it.
+    pub fn take_long(&mut self) -> Option<&'a OsStr> {
+        if self.done || self.offset != 0 {
+            return None;
+        }
+        let word = self.args.get(self.index)?;
+        let b = word.as_bytes();
+        (b.len() > 2 && b.starts_with(b"--")).then(|| {
+            self.index += 1;
+            word.as_os_str()
+        })
+    }
+
+    /// Ends the options here: [`Getopt::rest`] starts at the next word
+    /// not yet scanned (after a long word the caller took as an end).
+    pub fn finish(&mut self) {
+        if self.offset != 0 {
+            self.index += 1;
+            self.offset = 0;
+        }
+        self.done = true;
     }
 
     /// The words after the options (valid once `next` returned `None`).
@@ -162,6 +200,25 @@ mod tests {
         assert_eq!(scan(&a).1, words(&["-P"]));
         let a = words(&["chpst", "-", "x"]);
         assert_eq!(scan(&a).1, words(&["-", "x"]));
+    }
+
+    #[test]
+    fn long_words_are_handed_over_whole() {
+        let a = words(&["svctl", "--json", "-v", "--foo", "-P", "x"]);
+        let mut g = Getopt::new(&a, "v");
+        assert_eq!(g.take_long(), Some(OsStr::new("--json")));
+        assert_eq!(g.take_long(), None);
+        assert_eq!(g.next(), Some(Ok(Opt::Flag(b'v'))));
+        assert_eq!(g.take_long(), Some(OsStr::new("--foo")));
+        g.finish();
+        assert_eq!(g.next(), None);
+        assert_eq!(g.rest(), &a[4..]);
+        // Not in the middle of a cluster, and `--` is getopt's own.
+        let a = words(&["svlog", "--", "--x"]);
+        let mut g = Getopt::from(&a, 1, "");
+        assert_eq!(g.take_long(), None);
+        assert_eq!(g.next(), None);
+        assert_eq!(g.rest(), &a[2..]);
     }
 
     #[test]
