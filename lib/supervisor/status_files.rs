@@ -10,10 +10,18 @@ use crate::status::{stat_text, Status, Want};
 use std::io;
 use std::path::Path;
 
-/// Writes all status files of `svc`; `supervisor_pid` goes into
-/// svkit-status. Returns the first error (the remaining files are still
-/// attempted so a reader sees as much as possible).
-pub fn write(svc: &mut Service, supervisor_pid: u32, mode: Mode) -> io::Result<()> {
+/// Writes all status files of `svc` into `sup` (the state directory,
+/// ending in `/`); `supervisor_pid` goes into svkit-status. `pid_written`
+/// is the pid last written to `pid` (runsv rewrites it only on change).
+/// Returns the first error (the remaining files are still attempted so a
+/// reader sees as much as possible).
+pub fn write(
+    svc: &Service,
+    sup: &str,
+    pid_written: &mut Option<i32>,
+    supervisor_pid: u32,
+    mode: Mode,
+) -> io::Result<()> {
     let replace = |path: &Path, contents: &[u8]| write_as(path, contents, mode);
     let mut first_err = None;
     let mut note = |r: io::Result<()>| {
@@ -21,9 +29,8 @@ pub fn write(svc: &mut Service, supervisor_pid: u32, mode: Mode) -> io::Result<(
             first_err.get_or_insert(e);
         }
     };
-    let sup = svc.held.state_dir.clone();
     let path = |name: &str| format!("{sup}{name}");
-    if svc.pid_written != Some(svc.pid) {
+    if *pid_written != Some(svc.pid) {
         let text = if svc.pid != 0 {
             format!("{}\n", svc.pid)
         } else {
@@ -31,7 +38,7 @@ pub fn write(svc: &mut Service, supervisor_pid: u32, mode: Mode) -> io::Result<(
         };
         let r = replace(Path::new(&path(sf::PID)), text.as_bytes());
         if r.is_ok() {
-            svc.pid_written = Some(svc.pid);
+            *pid_written = Some(svc.pid);
         }
         note(r);
     }
