@@ -119,7 +119,7 @@ fn startup(label: String) -> Result<Supervise, Fatal> {
 
     let inherited = match logpipe::take_inherited() {
         Ok(p) => p,
-        Err(v) => {
+        Err(logpipe::InvalidValue(v)) => {
             msg::warn(PROG, format_args!("{}: invalid value: {v}", logpipe::ENV));
             None
         }
