@@ -40,7 +40,7 @@ SVKIT=$TARGET/release/supervise
 # .cargo/config.toml there); build.rs still links it -no-pie with the
 # static unwinder.
 # (An empty CARGO_ENCODED_RUSTFLAGS replaces the config's rustflags.)
-if want classic; then
+if want classic || want logmem; then
     CARGO_ENCODED_RUSTFLAGS= cargo build --release --quiet --bin supervise \
         --target-dir "$TARGET/dynamic"
 fi
@@ -197,7 +197,7 @@ fi
 
 if want logmem; then
     for n in 1 5 100; do
-        for kind in runsv svkit; do
+        for kind in runsv svkit svkit-dyn; do
             start "$kind" "$n" "logmem$n" "" 1
             sleep 1
             LOGPSS[$kind-$n]=$(pss_avg)
@@ -262,11 +262,12 @@ if want crash; then
         "$(ratio "${CPU[svkit]}" "${CPU[runsv]}")" "$(ratio "${CPU[svkit]}" "${CPU[dt]}")"
 fi
 if want logmem; then
-    printf "$F" metric svkit runsv - - svk/runsv -
+    printf "$F" metric svkit runsv svk-dyn - svk/runsv dyn/runsv
     for n in 1 5 100; do
         printf "$F" "PSS per supervisor with log/, KiB (n=$n)" \
-            "${LOGPSS[svkit-$n]}" "${LOGPSS[runsv-$n]}" - - \
-            "$(ratio "${LOGPSS[svkit-$n]}" "${LOGPSS[runsv-$n]}")" -
+            "${LOGPSS[svkit-$n]}" "${LOGPSS[runsv-$n]}" "${LOGPSS[svkit-dyn-$n]}" - \
+            "$(ratio "${LOGPSS[svkit-$n]}" "${LOGPSS[runsv-$n]}")" \
+            "$(ratio "${LOGPSS[svkit-dyn-$n]}" "${LOGPSS[runsv-$n]}")"
     done
 fi
 if want b2b; then
