@@ -5,11 +5,13 @@
 //!
 //! The decisions are one pure state machine (`machine`, with the state of
 //! each service in `service`); `event_loop` turns descriptors, signals and
-//! timers into its events and carries out its actions. Around them:
+//! timers into its events, and `actions` carries out what it answers.
+//! Around them:
 //! `setup` (supervise/ dir, lock, FIFOs), `settings` (per-service setting
 //! files), `spawn` (fork/exec), `status_files` (status writer),
 //! `control_script` (control/X), `logpipe`, `adopt`.
 
+mod actions;
 mod adopt;
 mod control_script;
 mod event_loop;
