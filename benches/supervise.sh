@@ -55,6 +55,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/svkit-bench.XXXXXX")
 SUPERVISORS=()
 cleanup() {
     for p in "${SUPERVISORS[@]}"; do
+        kill -STOP "$p" 2>/dev/null || true
         for c in $(cat "/proc/$p/task/$p/children" 2>/dev/null); do
             kill -9 "$c" 2>/dev/null || true
         done
@@ -106,6 +107,9 @@ start() {
 stop() {
     local p c
     for p in "${PIDS[@]}"; do
+        # Stopped first: a supervisor that restarts a killed child at once
+        # would otherwise leave the new one behind as an orphan.
+        kill -STOP "$p" 2>/dev/null || true
         for c in $(cat "/proc/$p/task/$p/children" 2>/dev/null); do
             kill -9 "$c" 2>/dev/null || true
         done
