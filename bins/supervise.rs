@@ -17,7 +17,7 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
     match (first, second) {
         (Some(a), None) if a == "-h" || a == "--help" => {
             print!("{}", supervisor::USAGE);
-            0
+            svkit::exit::OK
         }
         (Some(dir), None) if !dir.is_empty() && !dir.to_string_lossy().starts_with('-') => {
             supervisor::supervise(&dir)

@@ -89,7 +89,11 @@ fn child_gets_own_session_clean_signals_and_no_supervise_fds() {
     wait_until(LONG, "run wrote its report", || out.exists());
     let text = fs::read_to_string(&out).unwrap();
     // The exec'ed `sleep`: empty mask, nothing ignored (supervise blocks
-    // its signals and std ignores SIGPIPE; none of it may leak).
+    // its signals and std ignores SIGPIPE; none of it may leak). Until the
+    // exec the process is the shell, whose own mask says nothing.
+    wait_until(LONG, "run exec'ed sleep", || {
+        fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
+    });
     let proc_status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(
         proc_status.contains("SigBlk:\t0000000000000000"),

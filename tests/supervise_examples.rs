@@ -67,10 +67,9 @@ fn ready_example_declares_readiness() {
     let dir = example(&tmp, "ready");
     let _sup = Sup::start(&dir);
     wait_running(&dir);
-    assert!(
-        !ext_status(&dir).unwrap().ready,
-        "not ready during its 1 s init"
-    );
+    // svkit-status is written just after status: wait for it.
+    let ext = wait_ext(&dir, "svkit-status of the run", |e| e.state == "run");
+    assert!(!ext.ready, "not ready during its 1 s init");
     wait_until(LONG, "ready", || {
         ext_status(&dir).is_some_and(|e| e.ready && e.ready_since.is_some())
     });

@@ -18,9 +18,14 @@ pub struct LogPipe {
     pub external: bool,
 }
 
+/// `SVKIT_LOG_PIPE` does not name two open descriptors; carries the value
+/// for the warning.
+#[derive(Debug)]
+pub struct InvalidValue(pub String);
+
 /// Takes the inherited pipe named by `SVKIT_LOG_PIPE` (removing the
-/// variable in any case). `Err` carries the value for a warning.
-pub fn take_inherited() -> Result<Option<LogPipe>, String> {
+/// variable in any case).
+pub fn take_inherited() -> Result<Option<LogPipe>, InvalidValue> {
     let Some(value) = std::env::var_os(ENV) else {
         return Ok(None);
     };
@@ -30,13 +35,14 @@ pub fn take_inherited() -> Result<Option<LogPipe>, String> {
         let n: RawFd = s.trim().parse().ok()?;
         crate::sys::is_open(n).then_some(n)
     };
-    let (r, w) = value.split_once(',').ok_or_else(|| value.clone())?;
+    let invalid = || InvalidValue(value.clone());
+    let (r, w) = value.split_once(',').ok_or_else(invalid)?;
     match (parse(r), parse(w)) {
         (Some(r), Some(w)) if r != w && r > 2 && w > 2 => {
             // Both were handed to us for this purpose; nothing else in this
             // process claims them.
             let (Some(r), Some(w)) = (crate::sys::adopt_fd(r), crate::sys::adopt_fd(w)) else {
-                return Err(value);
+                return Err(invalid());
             };
             for fd in [&r, &w] {
                 let _ = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC);
@@ -47,7 +53,7 @@ pub fn take_inherited() -> Result<Option<LogPipe>, String> {
                 external: true,
             }))
         }
-        _ => Err(value),
+        _ => Err(invalid()),
     }
 }
 

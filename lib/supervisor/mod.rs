@@ -3,18 +3,20 @@
 //! drives it), plus s6-style stop/readiness settings, restart backoff and
 //! limits, and adoption of a service left running by a killed supervise.
 //!
-//! Files: `setup` (supervise/ dir, lock, FIFOs), `settings` (per-service
-//! setting files), `spawn` (fork/exec), `service` (state of one service),
-//! `status_files` (status writer), `lifecycle` (start, exit, restart,
-//! timers), `commands` (control bytes), `control_script` (control/X),
-//! `logpipe`, `adopt`, `event_loop`.
+//! The decisions are one pure state machine (`machine`, with the state of
+//! each service in `service`); `event_loop` turns descriptors, signals and
+//! timers into its events, and `actions` carries out what it answers.
+//! Around them:
+//! `setup` (supervise/ dir, lock, FIFOs), `settings` (per-service setting
+//! files), `spawn` (fork/exec), `status_files` (status writer),
+//! `control_script` (control/X), `logpipe`, `adopt`.
 
+mod actions;
 mod adopt;
-mod commands;
 mod control_script;
 mod event_loop;
-mod lifecycle;
 mod logpipe;
+mod machine;
 mod service;
 mod settings;
 mod setup;
@@ -27,12 +29,15 @@ use crate::errstr::runit_error_str;
 use crate::extstatus::WantWord;
 use crate::msg;
 use crate::status::{State, Want};
-use lifecycle::{Supervisor, Which};
+use crate::tai64n::Tai64n;
+use event_loop::{ServiceIo, Supervise};
+use machine::{Machine, Pipe};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use service::Service;
 use setup::Fatal;
 use std::ffi::OsStr;
+use std::os::fd::OwnedFd;
 
 pub const PROG: &str = "supervise";
 
@@ -61,20 +66,27 @@ pub fn supervise(dir: &OsStr) -> i32 {
     let label = dir.to_string_lossy().into_owned();
     crate::sys::ensure_std_fds();
     if let Err(e) = nix::unistd::chdir(dir) {
-        msg::fatal(
+        msg::fatal_line(
             PROG,
-            crate::exit::SYSTEM,
-            format_args!("unable to change to directory {label}"),
-            runit_error_str(e),
+            format_args!(
+                "unable to change to directory {label}: {}",
+                runit_error_str(e)
+            ),
         );
+        return crate::exit::SYSTEM;
     }
     match startup(label) {
-        Ok((mut sup, signals)) => event_loop::run(&mut sup, &signals),
-        Err(Fatal(what)) => msg::fatal_plain(PROG, crate::exit::SYSTEM, what),
+        Ok(mut sup) => sup.run(),
+        Err(Fatal(what)) => {
+            msg::fatal_line(PROG, what);
+            crate::exit::SYSTEM
+        }
     }
 }
 
-fn startup(label: String) -> Result<(Supervisor, SignalFd), Fatal> {
+fn startup(label: String) -> Result<Supervise, Fatal> {
+    let origin = std::time::Instant::now();
+    let wall = Tai64n::now();
     let sys = |what: &str, e: nix::errno::Errno| Fatal(format!("{what}: {}", runit_error_str(e)));
     let normally_up = std::fs::symlink_metadata("down").is_err();
     let has_log = match std::fs::metadata("log") {
@@ -109,7 +121,7 @@ fn startup(label: String) -> Result<(Supervisor, SignalFd), Fatal> {
 
     let inherited = match logpipe::take_inherited() {
         Ok(p) => p,
-        Err(v) => {
+        Err(logpipe::InvalidValue(v)) => {
             msg::warn(PROG, format_args!("{}: invalid value: {v}", logpipe::ENV));
             None
         }
@@ -151,48 +163,48 @@ fn startup(label: String) -> Result<(Supervisor, SignalFd), Fatal> {
     }
 
     let log_label = format!("{label}/log");
-    let mut main = Service::new(false, held, settings::load("", &label), normally_up);
-    restore(&mut main);
-    let log = log_held.map(|h| {
+    let mut main = Service::new(settings::load("", &label), normally_up, wall);
+    let main_adopted = restore(&mut main, &held.state_dir);
+    let mut log_parts = None;
+    if let Some(h) = log_held {
         let up = std::fs::symlink_metadata("log/down").is_err();
-        let mut s = Service::new(true, h, settings::load("log/", &log_label), up);
-        restore(&mut s);
-        s
-    });
-
-    let mut sup = Supervisor {
-        label,
-        log_label,
-        main,
-        log,
-        pipe,
-        my_pid: std::process::id(),
-        vanished: false,
-        log_closing: false,
-        log_grace_at: None,
-    };
-    sup.write_status(Which::Main);
-    if sup.log.is_some() {
-        sup.write_status(Which::Log);
+        let mut s = Service::new(settings::load("log/", &log_label), up, wall);
+        let adopted = restore(&mut s, &h.state_dir);
+        log_parts = Some((s, ServiceIo::new(log_label, h, adopted)));
     }
-    Ok((sup, signals))
+    let pipe_kind = match &pipe {
+        None => Pipe::None,
+        Some(p) if p.external => Pipe::Inherited,
+        Some(_) => Pipe::Own,
+    };
+    let (log, log_io) = match log_parts {
+        Some((s, io)) => (Some(s), Some(io)),
+        None => (None, None),
+    };
+    Ok(Supervise {
+        machine: Machine::new(main, log, pipe_kind),
+        main: ServiceIo::new(label, held, main_adopted),
+        log: log_io,
+        pipe,
+        signals,
+        origin,
+        my_pid: std::process::id(),
+        gone: false,
+    })
 }
 
 /// Carries the `starts` counter over from the previous supervisor and
-/// adopts a `run` it left running (see `adopt`).
-fn restore(svc: &mut Service) {
-    let prev = adopt::read_previous(&svc.held.state_dir);
-    if let Some(ext) = &prev.ext {
-        svc.starts = ext.starts;
-    }
-    let Some((pid, pidfd)) = adopt::find_running(&prev) else {
-        return;
-    };
-    let ext = prev.ext.as_ref().expect("adoption needs svkit-status");
+/// adopts a `run` it left running (see `adopt`); returns the adopted
+/// process's pidfd.
+fn restore(svc: &mut Service, state_dir: &str) -> Option<OwnedFd> {
+    let prev = adopt::read_previous(state_dir);
+    let ext = prev.ext.as_ref()?;
+    svc.starts = ext.starts;
+    let (pid, pidfd) = adopt::find_running(&prev)?;
     svc.state = State::Run;
     svc.pid = pid;
     svc.pid_start_ticks = ext.pid_start_ticks;
-    svc.adopted = Some(pidfd);
+    svc.adopted = true;
     svc.ready = ext.ready;
     svc.ready_since = ext.ready_since;
     svc.restarts = ext.restarts;
@@ -210,4 +222,5 @@ fn restore(svc: &mut Service) {
         // supervisor does not inherit the exit.
         WantWord::Exit => (Want::Down, false),
     };
+    Some(pidfd)
 }

@@ -1,19 +1,21 @@
 //! The state of one supervised service (the main one or its logger): what
-//! runit's status record says plus what svkit adds, and the timers that
-//! belong to it.
+//! runit's status record says, what svkit adds, and the times the restart
+//! rules and timeouts are computed from. Plain data: no descriptors, no
+//! clock. The descriptors that go with it live in the event loop.
 
 use super::settings::Settings;
-use super::setup::Held;
 use crate::extstatus::LastExit;
 use crate::status::{State, Want};
 use crate::tai64n::Tai64n;
 use std::collections::VecDeque;
-use std::os::fd::OwnedFd;
-use std::time::Instant;
+use std::time::Duration;
 
+/// Monotonic time as the machine sees it: time since the event loop's
+/// origin. A plain number, so tests can make it up.
+pub type Mono = Duration;
+
+#[derive(Clone, Debug)]
 pub struct Service {
-    pub is_log: bool,
-    pub held: Held,
     pub settings: Settings,
 
     // runit's record.
@@ -38,47 +40,43 @@ pub struct Service {
     pub failed: bool,
     pub normally_up: bool,
 
-    // Machinery.
-    /// pidfd of an adopted `run` (not our child: its exit is seen here,
-    /// its wait status is not).
-    pub adopted: Option<OwnedFd>,
-    /// Read end of the readiness pipe of the current `run`.
-    pub notify_r: Option<OwnedFd>,
+    // What the rules are computed from.
+    /// `run` was adopted from a killed supervisor: not our child, so its
+    /// exit comes without a wait status.
+    pub adopted: bool,
     /// `o` arrived while down: start once.
     pub start_once: bool,
-    pub last_start: Option<Instant>,
-    pub run_exited: Option<Instant>,
-    /// No start before this (the 1-second rule or the backoff delay).
-    pub not_before: Option<Instant>,
+    pub last_start: Option<Mono>,
+    pub run_exited: Option<Mono>,
+    /// The current (or last) `run` was told to stop by an operator (`t`,
+    /// `d`, `x`, `k`): its exit is no crash, so neither the 1-second rule
+    /// nor the restart rules apply to it.
+    pub stop_requested: bool,
+    /// No start before this (the 1-second rule, the backoff delay, a
+    /// failed fork).
+    pub not_before: Option<Mono>,
     /// SIGKILL the process group of `run` at this time (timeout-kill).
-    pub kill_at: Option<Instant>,
+    pub kill_at: Option<Mono>,
     /// SIGKILL `finish` at this time (timeout-finish).
-    pub finish_kill_at: Option<Instant>,
+    pub finish_kill_at: Option<Mono>,
     /// Times of automatic restarts inside the restart-limit window.
-    pub restart_times: VecDeque<Instant>,
-    /// The pid last written to `supervise/pid` (runsv rewrites it only on
-    /// change).
-    pub pid_written: Option<i32>,
-    /// The status files are out of date (see `Supervisor::write_status`).
-    pub status_pending: bool,
+    pub restart_times: VecDeque<Mono>,
 }
 
 impl Service {
-    pub fn new(is_log: bool, held: Held, settings: Settings, normally_up: bool) -> Self {
-        let now = Tai64n::now();
+    /// A service that is down; `stamp` is the wall time supervise started.
+    pub fn new(settings: Settings, normally_up: bool, stamp: Tai64n) -> Self {
         Service {
-            is_log,
-            held,
             settings,
             state: State::Down,
             want: if normally_up { Want::Up } else { Want::Down },
             paused: false,
             got_term: false,
             pid: 0,
-            stamp: now,
+            stamp,
             once: false,
             pid_start_ticks: 0,
-            since: now,
+            since: stamp,
             ready: false,
             ready_since: None,
             starts: 0,
@@ -86,20 +84,19 @@ impl Service {
             last_exit: LastExit::None,
             failed: false,
             normally_up,
-            adopted: None,
-            notify_r: None,
+            adopted: false,
             start_once: false,
             last_start: None,
             run_exited: None,
+            stop_requested: false,
             not_before: None,
             kill_at: None,
             finish_kill_at: None,
             restart_times: VecDeque::new(),
-            pid_written: None,
-            status_pending: false,
         }
     }
 
+    /// `run` is up ("if running" in runit's command table).
     pub fn running(&self) -> bool {
         self.state == State::Run && self.pid != 0
     }

@@ -13,7 +13,7 @@
 //! ending in `/` (`supervise/`, `log/supervise/` or the fallback).
 
 use crate::container::rundir;
-use crate::errstr::{io_error_str, runit_error_str};
+use crate::errstr::{io_error_str, runit_error_str, ErrorNumber};
 use crate::servicedir::supervise_files as sf;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -38,7 +38,7 @@ pub struct Held {
 /// A fatal startup error: the message after `supervise: fatal: `.
 pub struct Fatal(pub String);
 
-fn fatal(label: &str, what: &str, path: &str, e: Errno) -> Fatal {
+fn fatal(label: &str, what: &str, path: &str, e: impl ErrorNumber) -> Fatal {
     Fatal(format!(
         "{what} {}: {}",
         shown(label, path),
@@ -156,14 +156,8 @@ pub fn take_lock(sup: &str, label: &str) -> Result<OwnedFd, Fatal> {
         Mode::from_bits_truncate(0o600),
     )
     .map_err(|e| fatal(label, "unable to open", &path, e))?;
-    rustix::fs::flock(&fd, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(|e| {
-        fatal(
-            label,
-            "unable to lock",
-            &path,
-            Errno::from_raw(e.raw_os_error()),
-        )
-    })?;
+    rustix::fs::flock(&fd, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+        .map_err(|e| fatal(label, "unable to lock", &path, e))?;
     Ok(fd)
 }
 
