@@ -43,6 +43,8 @@ pub struct Svscan {
     pub(super) rescan_every: Option<Duration>,
     pub(super) next_rescan: Option<Instant>,
     pub(super) spawner: Spawner,
+    /// svscan's original file limit, for the main command.
+    pub(super) file_limit: Option<FileLimit>,
     pub(super) shutdown: Option<Shutdown>,
     pub(super) command: Option<MainCommand>,
     /// What happened, for the exit code (svkit-container(7)).
@@ -202,6 +204,7 @@ fn start_services(
         rescan_every,
         next_rescan: None,
         spawner,
+        file_limit,
         shutdown: None,
         command: None,
         exit,
@@ -420,13 +423,13 @@ impl Svscan {
 
     pub(super) fn start_command(&mut self) {
         let argv = self.opts.command.clone();
-        match MainCommand::spawn(&argv, &self.env) {
+        match MainCommand::spawn(&argv, &self.env, self.file_limit) {
             Ok(c) => self.command = Some(c),
             Err(e) => {
                 msg::warn_why(
                     PROG,
                     format!("unable to run {}", argv[0].to_string_lossy()),
-                    &e,
+                    crate::errstr::runit_error_str(e.errno()),
                 );
                 let code = command::spawn_failure_code(&e);
                 self.exit.cmd_exited(ProcStatus::Exited(code as u8));

@@ -1,9 +1,6 @@
 //! What svscan was asked to do, already validated. The command-line parser
 //! lives in `bins/svscan.rs`; environment defaults are resolved here so
 //! that the binary and the tests agree on them.
-// Transitional: this module's unsafe blocks move onto crate::spawn,
-// crate::child and crate::sys (issue 12, item 6).
-#![allow(unsafe_code)]
 
 use crate::container::exitcode;
 use crate::container::scripts::Policy;
@@ -723,8 +720,7 @@ pub fn help_styled() -> bool {
     {
         return false;
     }
-    // SAFETY: isatty on a file descriptor number only.
-    unsafe { libc::isatty(1) == 1 }
+    crate::sys::isatty(1)
 }
 
 #[cfg(test)]

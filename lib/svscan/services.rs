@@ -290,7 +290,7 @@ impl Svscan {
                     msg::warn_why(
                         PROG,
                         format!("unable to create log pipe for {}", name.to_string_lossy()),
-                        e.desc(),
+                        e,
                     );
                     self.schedule_restart(id, now + RESTART_THROTTLE);
                     return;
