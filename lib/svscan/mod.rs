@@ -3,6 +3,7 @@
 //! request into an orderly shutdown bounded by one deadline.
 
 mod boot;
+mod cli;
 mod command;
 mod daemon;
 mod essential;
@@ -22,6 +23,7 @@ mod table;
 mod watch;
 
 pub use boot::PID_FILE;
+pub use cli::{command, parse, Parsed, UsageError, USAGE};
 pub use logpipe::ENV_LOG_PIPE;
 pub use options::*;
 
