@@ -5,10 +5,18 @@ use svkit::msg;
 use svkit::svscan::{self, Parsed};
 
 fn main() {
-    let signals = svscan::install_signals();
+    // First thing: until then a TERM to PID 1 is dropped by the kernel.
+    let signals = svscan::install_signals().unwrap_or_else(|e| fatal(e));
     // Parsing in its own stack frame, gone before svscan idles.
     let opts = options();
-    std::process::exit(svscan::run(opts, signals));
+    match svscan::run(opts, signals) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => fatal(e),
+    }
+}
+
+fn fatal(e: svscan::Fatal) -> ! {
+    msg::fatal_plain(svscan::PROG, e.code(), e)
 }
 
 #[inline(never)]

@@ -10,6 +10,7 @@
 
 use super::boot::{self, InitEnd};
 use super::command::{self, MainCommand};
+use super::error::Fatal;
 use super::gate::{self, Gate};
 use super::lock::{self, LockError};
 use super::options::{Options, WaitFail, WaitReady, FALLBACK_RESCAN};
@@ -57,10 +58,10 @@ pub struct Svscan {
 }
 
 /// Runs svscan until its shutdown completes; returns the exit code.
-pub fn run(opts: Options, signals: Signals) -> i32 {
+pub fn run(opts: Options, signals: Signals) -> Result<i32, Fatal> {
     // Boot in its own stack frame, gone before the event loop runs: the
     // loop's frames are what stays resident while svscan idles.
-    let mut started = start(opts, signals);
+    let mut started = start(opts, signals)?;
     let code = started.1.event_loop();
     finish(started);
     code
@@ -78,35 +79,19 @@ fn finish((lock, mut sv): (lock::ScanLock, Svscan)) {
 
 /// Locks the scan directory, runs the boot sequence and the first scan.
 #[inline(never)]
-fn start(opts: Options, mut signals: Signals) -> (lock::ScanLock, Svscan) {
+fn start(opts: Options, mut signals: Signals) -> Result<(lock::ScanLock, Svscan), Fatal> {
     let (scope, subreaper_err) = Scope::establish();
     if let Some(e) = subreaper_err {
         msg::warn_why(PROG, "unable to become a child subreaper", e);
     }
     let file_limit = FileLimit::raise();
     let scandir = opts.scandir.clone();
-    let lock = match lock::acquire(&scandir) {
-        Ok(l) => l,
-        Err(LockError::Busy) => msg::fatal(
-            PROG,
-            crate::exit::LOCKED,
-            format!("unable to lock {}", scandir.display()),
-            "another svscan is already scanning this directory",
-        ),
-        Err(LockError::Open(e)) => msg::fatal(
-            PROG,
-            crate::exit::SYSTEM,
-            format!("unable to open scan directory {}", scandir.display()),
-            e.desc(),
-        ),
-        Err(LockError::Other(e)) => msg::fatal(
-            PROG,
-            crate::exit::SYSTEM,
-            format!("unable to lock {}", scandir.display()),
-            e.desc(),
-        ),
-    };
-    let rundir = boot::prepare_rundir(&opts.life);
+    let lock = lock::acquire(&scandir).map_err(|e| match e {
+        LockError::Busy => Fatal::Locked(scandir.clone()),
+        LockError::Open(e) => Fatal::OpenScandir(scandir.clone(), e),
+        LockError::Other(e) => Fatal::Lock(scandir.clone(), e),
+    })?;
+    let rundir = boot::prepare_rundir(&opts.life).map_err(Fatal::Rundir)?;
     boot::announce(&rundir);
     let mut env = boot::capture_env(&opts.life, &rundir);
     let mut exit = ExitState::new();
@@ -118,7 +103,7 @@ fn start(opts: Options, mut signals: Signals) -> (lock::ScanLock, Svscan) {
         &mut exit,
         opts.shutdown_timeout,
     );
-    let scanner = scanner(&opts, &rundir, &env, file_limit);
+    let scanner = scanner(&opts, &rundir, &env, file_limit)?;
     let mut sv = Svscan {
         opts,
         scope,
@@ -146,7 +131,7 @@ fn start(opts: Options, mut signals: Signals) -> (lock::ScanLock, Svscan) {
         }
         InitEnd::Stop(at) => sv.begin_shutdown("init scripts stopped".into(), at),
     }
-    (lock, sv)
+    Ok((lock, sv))
 }
 
 /// The scanner with its watcher, supervise spawner and log prefixer.
@@ -155,7 +140,7 @@ fn scanner(
     rundir: &std::path::Path,
     env: &EnvMap,
     file_limit: Option<FileLimit>,
-) -> Scanner {
+) -> Result<Scanner, Fatal> {
     let scandir = opts.scandir.clone();
     let mut rescan_every = opts.rescan_interval;
     let watcher = if opts.no_inotify {
@@ -175,27 +160,12 @@ fn scanner(
             }
         }
     };
-    let program = match super::spawn::supervise_program(opts.supervise.as_deref()) {
-        Ok(p) => p,
-        Err(e) => msg::fatal(
-            PROG,
-            crate::exit::SYSTEM,
-            "unable to find supervise next to svscan (use --supervise PATH)",
-            e,
-        ),
-    };
-    if let Err(e) = rustix::fs::access(&program, rustix::fs::Access::EXEC_OK) {
-        msg::fatal(
-            PROG,
-            crate::exit::SYSTEM,
-            format!("unable to execute {}", program.display()),
-            crate::errstr::runit_error_str(e),
-        );
-    }
-    let spawner = match Spawner::new(&program, &scandir, file_limit, env) {
-        Ok(s) => s,
-        Err(e) => msg::fatal(PROG, crate::exit::SYSTEM, "unable to prepare supervise", e),
-    };
+    let program =
+        super::spawn::supervise_program(opts.supervise.as_deref()).map_err(Fatal::FindSupervise)?;
+    rustix::fs::access(&program, rustix::fs::Access::EXEC_OK)
+        .map_err(|e| Fatal::ExecSupervise(program.clone(), e))?;
+    let spawner =
+        Spawner::new(&program, &scandir, file_limit, env).map_err(Fatal::PrepareSupervise)?;
     let prefixer = if opts.life.log_prefix {
         match Prefixer::new() {
             Ok(p) => Some(p),
@@ -213,14 +183,14 @@ fn scanner(
         rescan_interval: opts.rescan_interval,
         rescan_every,
     };
-    Scanner::new(
+    Ok(Scanner::new(
         scandir,
         rundir.to_path_buf(),
         opts.life.essential.clone(),
         watching,
         spawner,
         prefixer,
-    )
+    ))
 }
 
 fn human(d: Duration) -> String {
@@ -241,13 +211,13 @@ fn describe(st: WaitStatus) -> String {
 }
 
 impl Svscan {
-    fn event_loop(&mut self) -> i32 {
+    fn event_loop(&mut self) -> Result<i32, Fatal> {
         loop {
-            let Some(fixed) = self.wait() else {
+            let Some(fixed) = self.wait()? else {
                 continue;
             };
             if let Some(code) = self.dispatch(fixed) {
-                return code;
+                return Ok(code);
             }
         }
     }
@@ -255,7 +225,7 @@ impl Svscan {
     /// Blocks until something happens; returns how many of the polled
     /// descriptors are svscan's own (signalfd, inotify), or `None` if
     /// interrupted.
-    fn wait(&mut self) -> Option<usize> {
+    fn wait(&mut self) -> Result<Option<usize>, Fatal> {
         use rustix::event::{poll, PollFd, PollFlags};
         let now = Instant::now();
         let timeout = self.poll_timeout(now);
@@ -277,9 +247,9 @@ impl Svscan {
             (f.as_fd().as_raw_fd(), !f.revents().is_empty())
         }));
         match polled {
-            Ok(_) => Some(fixed),
-            Err(rustix::io::Errno::INTR) => None,
-            Err(e) => msg::fatal(PROG, crate::exit::SYSTEM, "unable to poll", e),
+            Ok(_) => Ok(Some(fixed)),
+            Err(rustix::io::Errno::INTR) => Ok(None),
+            Err(e) => Err(Fatal::Poll(e)),
         }
     }
 

@@ -6,6 +6,7 @@ mod boot;
 mod cli;
 mod command;
 mod daemon;
+mod error;
 mod essential;
 mod gate;
 mod lock;
@@ -26,6 +27,7 @@ mod watch;
 
 pub use boot::PID_FILE;
 pub use cli::{command, parse, Parsed, UsageError, USAGE};
+pub use error::Fatal;
 pub use logpipe::ENV_LOG_PIPE;
 pub use options::*;
 
@@ -37,15 +39,13 @@ pub use signals::Signals;
 /// Blocks svscan's signals and opens its signalfd. Call first thing in
 /// `main`: until then a TERM to PID 1 is dropped by the kernel, and
 /// nothing may be forked before it.
-pub fn install_signals() -> Signals {
-    match Signals::install() {
-        Ok(s) => s,
-        Err(e) => crate::msg::fatal(PROG, crate::exit::SYSTEM, "unable to set up signals", e),
-    }
+pub fn install_signals() -> Result<Signals, Fatal> {
+    Signals::install().map_err(Fatal::Signals)
 }
 
-/// Runs svscan; returns its exit code (see svscan(8)).
-pub fn run(opts: Options, signals: Signals) -> i32 {
+/// Runs svscan; returns its exit code (see svscan(8)), or why it could
+/// not run.
+pub fn run(opts: Options, signals: Signals) -> Result<i32, Fatal> {
     daemon::run(opts, signals)
 }
 
