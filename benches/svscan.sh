@@ -159,13 +159,13 @@ wait_count() {
     done
 }
 
-# cpu_ms PID: utime + stime of PID so far, in ms.
-cpu_ms() {
-    local st
-    st=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-    st=${st##*) }
-    read -r -a f <<< "$st"
-    echo $(( (f[11] + f[12]) * 1000 / $(getconf CLK_TCK) ))
+# cpu_us PID: CPU time PID has run so far, in microseconds (schedstat:
+# exact, where utime/stime count whole clock ticks and round a short-lived
+# supervisor's start to 0).
+cpu_us() {
+    local ns _rest
+    read -r ns _rest < "/proc/$1/schedstat" 2>/dev/null || { echo 0; return; }
+    echo $(( ns / 1000 ))
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else print a[int((NR+1)/2)]}'; }
@@ -229,10 +229,10 @@ for s in "${SCANNERS[@]}"; do
     else
         upt="not all up in 60 s ($WAIT_SEEN)"
     fi
-    cpu=$(cpu_ms "$INIT")
+    cpu=$(cpu_us "$INIT")
     kids=0
     for c in $(cat "/proc/$INIT/task/$INIT/children" 2>/dev/null); do
-        kids=$((kids + $(cpu_ms "$c")))
+        kids=$((kids + $(cpu_us "$c")))
     done
     t1=$(now_ns)
     kill -TERM "$INIT" 2>/dev/null || true
@@ -250,7 +250,7 @@ for s in "${SCANNERS[@]}"; do
     esac
     if [ -n "$stopped" ]; then stopt="$(ms "$stopped") ms"; else stopt="did not exit in 15 s"; fi
     echo "$s: all up in $upt; TERM -> exit in $stopt$how"
-    echo "$s: start-up CPU: scanner $cpu ms, its $N supervisors $kids ms in all"
+    echo "$s: start-up CPU: scanner $((cpu / 1000)) ms, its $N supervisors $((kids / 1000)) ms in all ($((kids / N)) us each)"
     stop_ns
 done
 echo
@@ -265,14 +265,13 @@ for s in "${SCANNERS[@]}"; do
     start_ns "$s" "$d/scan"
     wait_count "$d/up" 100 30 || true
     sleep 2
-    c0=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$INIT/status")
+    c0=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$INIT/status" || echo 0)
     sleep 10
-    c1=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$INIT/status")
-    pss=$(awk '/^Pss:/ {print $2}' "/proc/$INIT/smaps_rollup")
-    # The scanner and its supervisors together: svkit's built-in supervise
-    # shares pages with svscan, which lowers svscan's own PSS.
+    c1=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$INIT/status" || echo 0)
+    pss=$(awk '/^Pss:/ {print $2}' "/proc/$INIT/smaps_rollup" || echo 0)
+    # The scanner and its supervisors together.
     tree=$pss
-    for c in $(cat "/proc/$INIT/task/$INIT/children"); do
+    for c in $(cat "/proc/$INIT/task/$INIT/children" 2>/dev/null); do
         p=$(awk '/^Pss:/ {print $2}' "/proc/$c/smaps_rollup" 2>/dev/null) || continue
         tree=$((tree + ${p:-0}))
     done
