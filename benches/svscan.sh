@@ -12,15 +12,21 @@
 #      then TERM until the scanner has exited (namespace gone);
 #   3. idle: context switches of the scanner over 10 s with 100 services;
 #   4. memory: the scanner's PSS with 100 services, alone and with its
-#      supervisors (its direct children).
+#      supervisors (its direct children);
+#   5. restart after SIGKILL of a service's run (median, max);
+#   6. a typical container: the scanner and 5 services, each with a
+#      logger (svlog, svlogd, s6-log, multilog): total PSS of the scanner,
+#      its supervisors and the loggers (the services themselves are sleeps
+#      and left out), also at 1 and 100 services;
+#   and, with section 2, the start-up CPU of the scanner and of all its
+#   supervisors (utime+stime once every service is up): what svscan's
+#   exec of supervise costs against runsv, s6-supervise and supervise.
 #
 # Environment: BENCH_SCANNERS (default "svkit runit s6 daemontools"; add
 # "svkit-dyn" for svscan and supervise linked dynamically, as `cargo
 # install` builds them outside this repository's .cargo/config.toml; the
-# default build is static and position-dependent; "svkit-exec" for svscan
-# executing the supervise binary instead of its built-in supervise),
-# BENCH_SECTIONS (default
-# "1 2 3"), BENCH_DIR (where the service directories are made; default
+# default build is static and position-dependent),
+# BENCH_SECTIONS (default "1 2 3 5 6"), BENCH_DIR (where the service directories are made; default
 # /tmp; a tmpfs there takes the file system's inode allocation out of the
 # figures), BENCH_COOL (seconds to wait before each scanner's 1000-service
 # run, default 0: on ext4 without a journal every new inode is checked
@@ -34,9 +40,11 @@ set -euo pipefail
 
 N=${1:-1000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SVSCAN=$ROOT/target/release/svscan
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+SVSCAN=$TARGET/release/svscan
+SVLOG=$TARGET/release/svlog
 SVSCAN_DYN=$ROOT/target/dynamic/release/svscan
-(cd "$ROOT" && cargo build --release --quiet --bin svscan --bin supervise)
+(cd "$ROOT" && cargo build --release --quiet --bin svscan --bin supervise --bin svlog)
 if [[ " ${BENCH_SCANNERS:-} " == *" svkit-dyn "* ]]; then
     # An empty CARGO_ENCODED_RUSTFLAGS replaces the config's rustflags.
     (cd "$ROOT" && CARGO_ENCODED_RUSTFLAGS= cargo build --release --quiet \
@@ -60,11 +68,11 @@ exec {NAP_FD}<>"$T/nap"
 nap() { read -r -t "${1:-0.005}" -u "$NAP_FD" _ || true; }
 
 read -r -a SCANNERS <<< "${BENCH_SCANNERS:-svkit runit s6 daemontools}"
-SECTIONS=" ${BENCH_SECTIONS:-1 2 3} "
+SECTIONS=" ${BENCH_SECTIONS:-1 2 3 5 6} "
 section() { [[ $SECTIONS == *" $1 "* ]]; }
 have() {
     case $1 in
-        svkit | svkit-exec) true ;;
+        svkit) true ;;
         svkit-dyn) [ -x "$SVSCAN_DYN" ] ;;
         runit) command -v runsvdir >/dev/null ;;
         s6) command -v s6-svscan >/dev/null ;;
@@ -74,7 +82,6 @@ have() {
 cmd_of() {
     case $1 in
         svkit) echo "$SVSCAN" ;;
-        svkit-exec) echo "$SVSCAN --supervise $ROOT/target/release/supervise" ;;
         svkit-dyn) echo "$SVSCAN_DYN" ;;
         runit) echo "runsvdir -P" ;;
         s6) echo "s6-svscan -c $((N + 100))" ;;
@@ -112,6 +119,24 @@ stop_ns() {
     wait "$UPID" 2>/dev/null || true
 }
 
+# ns_tree PID: PID and all its descendants (host pids).
+ns_tree() {
+    local p c
+    echo "$1"
+    for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do ns_tree "$c"; done
+}
+
+# ns_pid NSPID: the host pid of the process that is NSPID in the scanner's
+# namespace (the run script writes its own pid, as seen inside).
+ns_pid() {
+    local p
+    for p in $(ns_tree "$INIT"); do
+        if awk -v want="$1" '/^NSpid:/ {exit ($NF == want) ? 0 : 1}' "/proc/$p/status" 2>/dev/null; then
+            echo "$p"; return
+        fi
+    done
+}
+
 # make_service DIR NAME MARKER: a run script that records it ran, then sleeps.
 make_service() {
     mkdir -p "$1/$2"
@@ -132,6 +157,15 @@ wait_count() {
         [ "${EPOCHREALTIME%.*}" -ge "$deadline" ] && return 1
         nap
     done
+}
+
+# cpu_us PID: CPU time PID has run so far, in microseconds (schedstat:
+# exact, where utime/stime count whole clock ticks and round a short-lived
+# supervisor's start to 0).
+cpu_us() {
+    local ns _rest
+    read -r ns _rest < "/proc/$1/schedstat" 2>/dev/null || { echo 0; return; }
+    echo $(( ns / 1000 ))
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else print a[int((NR+1)/2)]}'; }
@@ -195,6 +229,11 @@ for s in "${SCANNERS[@]}"; do
     else
         upt="not all up in 60 s ($WAIT_SEEN)"
     fi
+    cpu=$(cpu_us "$INIT")
+    kids=0
+    for c in $(cat "/proc/$INIT/task/$INIT/children" 2>/dev/null); do
+        kids=$((kids + $(cpu_us "$c")))
+    done
     t1=$(now_ns)
     kill -TERM "$INIT" 2>/dev/null || true
     stopped=""
@@ -211,6 +250,7 @@ for s in "${SCANNERS[@]}"; do
     esac
     if [ -n "$stopped" ]; then stopt="$(ms "$stopped") ms"; else stopt="did not exit in 15 s"; fi
     echo "$s: all up in $upt; TERM -> exit in $stopt$how"
+    echo "$s: start-up CPU: scanner $((cpu / 1000)) ms, its $N supervisors $((kids / 1000)) ms in all ($((kids / N)) us each)"
     stop_ns
 done
 echo
@@ -225,18 +265,88 @@ for s in "${SCANNERS[@]}"; do
     start_ns "$s" "$d/scan"
     wait_count "$d/up" 100 30 || true
     sleep 2
-    c0=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$INIT/status")
+    c0=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$INIT/status" || echo 0)
     sleep 10
-    c1=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$INIT/status")
-    pss=$(awk '/^Pss:/ {print $2}' "/proc/$INIT/smaps_rollup")
-    # The scanner and its supervisors together: svkit's built-in supervise
-    # shares pages with svscan, which lowers svscan's own PSS.
+    c1=$(awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$INIT/status" || echo 0)
+    pss=$(awk '/^Pss:/ {print $2}' "/proc/$INIT/smaps_rollup" || echo 0)
+    # The scanner and its supervisors together.
     tree=$pss
-    for c in $(cat "/proc/$INIT/task/$INIT/children"); do
+    for c in $(cat "/proc/$INIT/task/$INIT/children" 2>/dev/null); do
         p=$(awk '/^Pss:/ {print $2}' "/proc/$c/smaps_rollup" 2>/dev/null) || continue
         tree=$((tree + ${p:-0}))
     done
     echo "$s: $((c1 - c0)) wakeups in 10 s; PSS ${pss} KiB; with its 100 supervisors ${tree} KiB"
     stop_ns
+done
+fi
+
+if section 5; then
+echo
+echo "== 5. restart after SIGKILL of a service's run (kill -> run executes again)"
+for s in "${SCANNERS[@]}"; do
+    have "$s" || continue
+    RUN=$((RUN + 1)); d=$T/restart-$s-$RUN; mkdir -p "$d/scan/svc" "$d/marks"
+    printf '#!/bin/sh\necho $$ > %s/pid\ndate +%%s%%N > %s/started\nexec sleep 424242\n' \
+        "$d/marks" "$d/marks" > "$d/scan/svc/run"
+    chmod +x "$d/scan/svc/run"
+    start_ns "$s" "$d/scan"
+    for _ in $(seq 1000); do [ -s "$d/marks/started" ] && break; nap; done
+    : > "$d/lat"
+    for _ in $(seq 5); do
+        # Past runsv's and supervise's one-second rule between starts.
+        sleep 1.2
+        read -r pid < "$d/marks/pid"
+        rm -f "$d/marks/started"
+        hpid=$(ns_pid "$pid")
+        [ -n "$hpid" ] || continue
+        t0=$(now_ns)
+        kill -KILL "$hpid" 2>/dev/null || true
+        for _ in $(seq 1000); do [ -s "$d/marks/started" ] && break; nap 0.001; done
+        if [ -s "$d/marks/started" ]; then
+            read -r t1 < "$d/marks/started"
+            echo $(( t1 - t0 )) >> "$d/lat"
+        fi
+    done
+    echo "$s: median $(ms "$(median < "$d/lat")") ms, max $(ms "$(maxof < "$d/lat")") ms over $(wc -l < "$d/lat")/5"
+    stop_ns
+done
+fi
+
+# logger_of SCANNER: the log/run line of the typical logger.
+logger_of() {
+    case $1 in
+        svkit*) echo "exec $SVLOG ./main" ;;
+        runit) echo "exec svlogd ./main" ;;
+        s6) echo "exec s6-log ./main" ;;
+        daemontools) echo "exec multilog ./main" ;;
+    esac
+}
+
+if section 6; then
+echo
+echo "== 6. typical container: the scanner, N services each with a logger; total PSS without the services"
+for n in 1 5 100; do
+    for s in "${SCANNERS[@]}"; do
+        have "$s" || continue
+        RUN=$((RUN + 1)); d=$T/box-$s-$RUN; mkdir -p "$d/scan" "$d/up"
+        for i in $(seq "$n"); do
+            make_service "$d/scan" "s$i" "$d/up/s$i"
+            mkdir -p "$d/scan/s$i/log/main"
+            printf '#!/bin/sh\n%s\n' "$(logger_of "$s")" > "$d/scan/s$i/log/run"
+            chmod +x "$d/scan/s$i/log/run"
+        done
+        start_ns "$s" "$d/scan"
+        wait_count "$d/up" "$n" 30 || true
+        sleep 2
+        total=0; procs=0
+        for p in $(ns_tree "$INIT"); do
+            comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+            [ "$comm" = sleep ] && continue
+            v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || continue
+            total=$((total + ${v:-0})); procs=$((procs + 1))
+        done
+        echo "$s, $n services: ${total} KiB PSS in $procs processes"
+        stop_ns
+    done
 done
 fi

@@ -19,17 +19,13 @@ use std::time::{Duration, Instant};
 /// `RUNDIR/svscan.pid`: where `svctl halt` finds svscan.
 pub const PID_FILE: &str = rundir::SVSCAN_PID;
 
-/// Creates or vets the runtime directory; exits 111 when unusable.
-pub fn prepare_rundir(life: &Lifecycle) -> PathBuf {
-    match rundir::prepare(&life.rundir, &Identity::current()) {
-        Ok(rd) => {
-            if let Some(w) = rd.warning {
-                msg::warn(PROG, w);
-            }
-            rd.path
-        }
-        Err(e) => msg::fatal_plain(PROG, crate::exit::SYSTEM, e),
+/// Creates or vets the runtime directory.
+pub fn prepare_rundir(life: &Lifecycle) -> Result<PathBuf, rundir::RunDirError> {
+    let rd = rundir::prepare(&life.rundir, &Identity::current())?;
+    if let Some(w) = rd.warning {
+        msg::warn(PROG, w);
     }
+    Ok(rd.path)
 }
 
 /// Writes svscan's pid (1 as a container's init) and removes an exit code

@@ -1,14 +1,15 @@
 //! The container's main command (`svscan DIR -- COMMAND ARGS`): runs in
 //! its own process group, in the foreground of the terminal if there is
-//! one, and its exit ends the container with its exit code.
-// Transitional: this module's unsafe blocks move onto crate::spawn,
-// crate::child and crate::sys (issue 12, item 6).
-#![allow(unsafe_code)]
+//! one, and its exit ends the container with its exit code. Started
+//! through `crate::spawn` like every other child, looked up in the PATH
+//! of the container's environment.
 
+use super::spawn::FileLimit;
+use crate::child::SpawnError;
 use crate::container::envdump::EnvMap;
-use std::ffi::OsString;
-use std::os::unix::process::CommandExt;
-use std::process::Command;
+use crate::spawn::{Envp, Exec, Group, OnFailure, Program, Search};
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 
 pub struct MainCommand {
     /// Pid, which is also the process group id.
@@ -16,46 +17,64 @@ pub struct MainCommand {
 }
 
 impl MainCommand {
-    /// Runs `argv` with exactly the container's environment `env`.
-    pub fn spawn(argv: &[OsString], env: &EnvMap) -> std::io::Result<MainCommand> {
-        let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..]).process_group(0);
-        crate::container::envdump::apply(&mut cmd, env);
-        // SAFETY: runs in the child between fork and exec; only
-        // async-signal-safe calls on stack data (sigset, integers).
-        unsafe {
-            cmd.pre_exec(|| {
-                // Take the terminal's foreground (tini does the same). A
-                // background group calling tcsetpgrp gets SIGTTOU unless it
-                // is blocked, so block it around the call.
-                if libc::isatty(0) == 1 {
-                    let mut set: libc::sigset_t = std::mem::zeroed();
-                    libc::sigemptyset(&mut set);
-                    libc::sigaddset(&mut set, libc::SIGTTOU);
-                    libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-                    libc::tcsetpgrp(0, libc::getpid());
-                }
-                super::signals::unblock_all_in_child();
-                Ok(())
-            });
-        }
-        let child = cmd.spawn()?;
-        Ok(MainCommand {
-            pid: child.id() as i32,
+    /// Runs `argv` with exactly the container's environment `env` and
+    /// the resource limits svscan started with. `Err(Exec)` when it could
+    /// not be executed (the failed child exits on its own and is reaped
+    /// like any orphan).
+    pub fn spawn(
+        argv: &[OsString],
+        env: &EnvMap,
+        file_limit: Option<FileLimit>,
+    ) -> Result<MainCommand, SpawnError> {
+        use crate::errstr::ErrorNumber;
+        let args: Vec<CString> = argv
+            .iter()
+            .map(|a| CString::new(a.as_bytes()).map_err(|_| SpawnError::Exec(libc::EINVAL)))
+            .collect::<Result<_, _>>()?;
+        let Some(program) = args.first() else {
+            return Err(SpawnError::Exec(libc::ENOENT));
+        };
+        let mut search = Search::new(
+            OsStr::from_bytes(program.as_bytes()),
+            env.get(OsStr::new("PATH")).map(OsString::as_os_str),
+        );
+        // As the shells (and execvp) do: a file without `#!` runs under sh.
+        search.shell_fallback = true;
+        let argv: Vec<&std::ffi::CStr> = args.iter().map(CString::as_c_str).collect();
+        let envp = Envp::from_map(env);
+        let limits: Vec<_> = file_limit.iter().map(|l| l.0).collect();
+        let spawned = crate::spawn::spawn(&Exec {
+            program: Program::Search(&search),
+            argv: &argv,
+            env: Some(&envp),
+            cwd: None,
+            fds: &[],
+            group: Group::Leader,
+            foreground: true,
+            rlimits: &limits,
+            // What the container's entrypoint inherited (activation
+            // sockets) is the command's to use.
+            close_others: false,
+            on_failure: OnFailure::Report,
         })
+        .map_err(|e| SpawnError::Fork(e.number()))?;
+        match spawned.exec_error {
+            Some(errno) => Err(SpawnError::Exec(errno.number())),
+            None => Ok(MainCommand { pid: spawned.pid }),
+        }
     }
 
     /// Sends `sig` (and CONT, so a stopped job can act on it) to the group.
     pub fn signal(&self, sig: i32) {
-        super::reaper::kill(-self.pid, sig);
-        super::reaper::kill(-self.pid, libc::SIGCONT);
+        crate::child::signal_group(self.pid, sig);
+        crate::child::signal_group(self.pid, libc::SIGCONT);
     }
 }
 
 /// Exit code when the command cannot be started (the shell convention).
-pub fn spawn_failure_code(e: &std::io::Error) -> i32 {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => 127,
-        _ => 126,
+pub fn spawn_failure_code(e: &SpawnError) -> i32 {
+    match *e {
+        SpawnError::Exec(errno) => crate::exit::for_exec_error(nix::errno::Errno::from_raw(errno)),
+        _ => crate::exit::CANNOT_EXEC,
     }
 }

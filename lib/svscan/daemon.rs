@@ -1,73 +1,67 @@
-//! The event loop: one poll over the signalfd and the inotify fd, with a
-//! timeout only while something is scheduled (a throttled restart, a
-//! shutdown phase, a fallback rescan). Idle svscan never wakes up.
+//! The event loop: one poll over the signalfd, the inotify fd and the
+//! prefixed-log pipes, with a timeout only while something is scheduled
+//! (a throttled restart, a shutdown phase, the readiness gate, a fallback
+//! rescan). Idle svscan never wakes up.
+//!
+//! It turns what poll reports into events for the parts that decide (the
+//! scanner with its table and restart schedule, the readiness gate, the
+//! shutdown) and performs what they ask for: the main command, the
+//! shutdown's kills and hooks, reaping, the exit code.
 
 use super::boot::{self, InitEnd};
 use super::command::{self, MainCommand};
-use super::life::Gate;
+use super::error::Fatal;
+use super::gate::{self, Gate};
 use super::lock::{self, LockError};
-use super::options::{Options, FALLBACK_RESCAN};
+use super::options::{Options, WaitFail, WaitReady, FALLBACK_RESCAN};
 use super::prefix::Prefixer;
 use super::reaper::{self, Scope};
-use super::shutdown::Shutdown;
+use super::services::{Scanner, Watching};
+use super::shutdown::{self, Action, Shutdown, World};
 use super::signals::{self, Request, Signals};
 use super::spawn::{FileLimit, Spawner};
-use super::table::{Id, Table};
 use super::watch::Watcher;
 use super::PROG;
 use crate::container::envdump::EnvMap;
 use crate::container::exitcode::{read_exitcode_file, ExitState, ProcStatus};
 use crate::msg;
-use nix::sys::inotify::WatchDescriptor;
 use nix::sys::wait::WaitStatus;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::ffi::{OsStr, OsString};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// A supervise that ran less than this is restarted only after it.
-pub(super) const RESTART_THROTTLE: Duration = Duration::from_secs(1);
 /// How many supervise processes to start between two looks at signals,
 /// so a stop request during a big start-up is seen at once.
 const START_BATCH: usize = 32;
 
 pub struct Svscan {
-    pub(super) opts: Options,
-    pub(super) scope: Scope,
-    pub(super) signals: Signals,
-    pub(super) watcher: Option<Watcher>,
-    pub(super) table: Table,
-    pub(super) queue: VecDeque<Id>,
-    pub(super) restarts: BinaryHeap<Reverse<(Instant, Id)>>,
-    pub(super) rescan_every: Option<Duration>,
-    pub(super) next_rescan: Option<Instant>,
-    pub(super) spawner: Spawner,
-    pub(super) shutdown: Option<Shutdown>,
-    pub(super) command: Option<MainCommand>,
-    /// What happened, for the exit code (svkit-container(7)).
-    pub(super) exit: ExitState,
-    pub(super) rundir: PathBuf,
-    /// The container's environment for services, command and hooks.
-    pub(super) env: EnvMap,
-    pub(super) prefixer: Option<Prefixer>,
-    /// `supervise/` watches of essential and gating services.
-    pub(super) status_watches: HashMap<WatchDescriptor, Id>,
+    opts: Options,
+    scope: Scope,
+    signals: Signals,
+    scanner: Scanner,
+    /// svscan's original file limit, for the main command.
+    file_limit: Option<FileLimit>,
+    shutdown: Option<Shutdown>,
     /// The main command waits for these services to be ready.
-    pub(super) gate: Option<Gate>,
-    pub(super) post_hooks_done: bool,
+    gate: Option<Gate>,
+    command: Option<MainCommand>,
+    /// What happened, for the exit code (svkit-container(7)).
+    exit: ExitState,
+    rundir: PathBuf,
+    /// The container's environment for services, command and hooks.
+    env: EnvMap,
     /// The last reap found no children at all.
-    pub(super) no_children: bool,
-    pub(super) scandir_gone_reported: bool,
+    no_children: bool,
     /// The descriptors of the last poll and whether each was ready.
     polled: Vec<(std::os::fd::RawFd, bool)>,
 }
 
 /// Runs svscan until its shutdown completes; returns the exit code.
-pub fn run(opts: Options, signals: Signals) -> i32 {
+pub fn run(opts: Options, signals: Signals) -> Result<i32, Fatal> {
     // Boot in its own stack frame, gone before the event loop runs: the
     // loop's frames are what stays resident while svscan idles.
-    let mut started = start(opts, signals);
+    let mut started = start(opts, signals)?;
     let code = started.1.event_loop();
     finish(started);
     code
@@ -85,35 +79,19 @@ fn finish((lock, mut sv): (lock::ScanLock, Svscan)) {
 
 /// Locks the scan directory, runs the boot sequence and the first scan.
 #[inline(never)]
-fn start(opts: Options, mut signals: Signals) -> (lock::ScanLock, Svscan) {
+fn start(opts: Options, mut signals: Signals) -> Result<(lock::ScanLock, Svscan), Fatal> {
     let (scope, subreaper_err) = Scope::establish();
     if let Some(e) = subreaper_err {
         msg::warn_why(PROG, "unable to become a child subreaper", e);
     }
     let file_limit = FileLimit::raise();
     let scandir = opts.scandir.clone();
-    let lock = match lock::acquire(&scandir) {
-        Ok(l) => l,
-        Err(LockError::Busy) => msg::fatal(
-            PROG,
-            crate::exit::LOCKED,
-            format!("unable to lock {}", scandir.display()),
-            "another svscan is already scanning this directory",
-        ),
-        Err(LockError::Open(e)) => msg::fatal(
-            PROG,
-            crate::exit::SYSTEM,
-            format!("unable to open scan directory {}", scandir.display()),
-            e.desc(),
-        ),
-        Err(LockError::Other(e)) => msg::fatal(
-            PROG,
-            crate::exit::SYSTEM,
-            format!("unable to lock {}", scandir.display()),
-            e.desc(),
-        ),
-    };
-    let rundir = boot::prepare_rundir(&opts.life);
+    let lock = lock::acquire(&scandir).map_err(|e| match e {
+        LockError::Busy => Fatal::Locked(scandir.clone()),
+        LockError::Open(e) => Fatal::OpenScandir(scandir.clone(), e),
+        LockError::Other(e) => Fatal::Lock(scandir.clone(), e),
+    })?;
+    let rundir = boot::prepare_rundir(&opts.life).map_err(Fatal::Rundir)?;
     boot::announce(&rundir);
     let mut env = boot::capture_env(&opts.life, &rundir);
     let mut exit = ExitState::new();
@@ -125,21 +103,44 @@ fn start(opts: Options, mut signals: Signals) -> (lock::ScanLock, Svscan) {
         &mut exit,
         opts.shutdown_timeout,
     );
-    let sv = start_services(opts, signals, scope, file_limit, rundir, env, exit, init);
-    (lock, sv)
+    let scanner = scanner(&opts, &rundir, &env, file_limit)?;
+    let mut sv = Svscan {
+        opts,
+        scope,
+        signals,
+        scanner,
+        file_limit,
+        shutdown: None,
+        gate: None,
+        command: None,
+        exit,
+        rundir,
+        env,
+        no_children: false,
+        polled: Vec::new(),
+    };
+    match init {
+        InitEnd::Done => {
+            sv.scanner.full_rescan(Instant::now());
+            if !sv.opts.command.is_empty() {
+                sv.setup_gate(Instant::now());
+                if sv.gate.is_none() && sv.shutdown.is_none() && sv.command.is_none() {
+                    sv.start_command();
+                }
+            }
+        }
+        InitEnd::Stop(at) => sv.begin_shutdown("init scripts stopped".into(), at),
+    }
+    Ok((lock, sv))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn start_services(
-    opts: Options,
-    signals: Signals,
-    scope: Scope,
-    file_limit: Option<super::spawn::FileLimit>,
-    rundir: PathBuf,
-    env: EnvMap,
-    exit: ExitState,
-    init: InitEnd,
-) -> Svscan {
+/// The scanner with its watcher, supervise spawner and log prefixer.
+fn scanner(
+    opts: &Options,
+    rundir: &std::path::Path,
+    env: &EnvMap,
+    file_limit: Option<FileLimit>,
+) -> Result<Scanner, Fatal> {
     let scandir = opts.scandir.clone();
     let mut rescan_every = opts.rescan_interval;
     let watcher = if opts.no_inotify {
@@ -159,27 +160,12 @@ fn start_services(
             }
         }
     };
-    let program = match super::spawn::supervise_program(opts.supervise.as_deref()) {
-        Ok(p) => p,
-        Err(e) => msg::fatal(
-            PROG,
-            crate::exit::SYSTEM,
-            "unable to find supervise next to svscan (use --supervise PATH)",
-            e,
-        ),
-    };
-    if let Err(e) = rustix::fs::access(&program, rustix::fs::Access::EXEC_OK) {
-        msg::fatal(
-            PROG,
-            crate::exit::SYSTEM,
-            format!("unable to execute {}", program.display()),
-            crate::errstr::runit_error_str(e),
-        );
-    }
-    let spawner = match Spawner::new(&program, &scandir, file_limit, &env) {
-        Ok(s) => s,
-        Err(e) => msg::fatal(PROG, crate::exit::SYSTEM, "unable to prepare supervise", e),
-    };
+    let program =
+        super::spawn::supervise_program(opts.supervise.as_deref()).map_err(Fatal::FindSupervise)?;
+    rustix::fs::access(&program, rustix::fs::Access::EXEC_OK)
+        .map_err(|e| Fatal::ExecSupervise(program.clone(), e))?;
+    let spawner =
+        Spawner::new(&program, &scandir, file_limit, env).map_err(Fatal::PrepareSupervise)?;
     let prefixer = if opts.life.log_prefix {
         match Prefixer::new() {
             Ok(p) => Some(p),
@@ -191,46 +177,23 @@ fn start_services(
     } else {
         None
     };
-    let mut sv = Svscan {
-        opts,
-        scope,
-        signals,
+    let watching = Watching {
         watcher,
-        table: Table::default(),
-        queue: VecDeque::new(),
-        restarts: BinaryHeap::new(),
+        no_inotify: opts.no_inotify,
+        rescan_interval: opts.rescan_interval,
         rescan_every,
-        next_rescan: None,
-        spawner,
-        shutdown: None,
-        command: None,
-        exit,
-        rundir,
-        env,
-        prefixer,
-        status_watches: HashMap::new(),
-        gate: None,
-        post_hooks_done: false,
-        no_children: false,
-        scandir_gone_reported: false,
-        polled: Vec::new(),
     };
-    match init {
-        InitEnd::Done => {
-            sv.full_rescan(Instant::now());
-            if !sv.opts.command.is_empty() {
-                sv.setup_gate(Instant::now());
-                if sv.gate.is_none() {
-                    sv.start_command();
-                }
-            }
-        }
-        InitEnd::Stop(at) => sv.begin_shutdown("init scripts stopped".into(), at),
-    }
-    sv
+    Ok(Scanner::new(
+        scandir,
+        rundir.to_path_buf(),
+        opts.life.essential.clone(),
+        watching,
+        spawner,
+        prefixer,
+    ))
 }
 
-pub(super) fn human(d: Duration) -> String {
+fn human(d: Duration) -> String {
     if d.subsec_millis() == 0 {
         format!("{} s", d.as_secs())
     } else {
@@ -238,14 +201,23 @@ pub(super) fn human(d: Duration) -> String {
     }
 }
 
+/// "exited 3", "was killed by SIGKILL".
+fn describe(st: WaitStatus) -> String {
+    match st {
+        WaitStatus::Exited(_, code) => format!("exited {code}"),
+        WaitStatus::Signaled(_, sig, _) => format!("was killed by {}", sig.as_str()),
+        other => format!("changed state ({other:?})"),
+    }
+}
+
 impl Svscan {
-    fn event_loop(&mut self) -> i32 {
+    fn event_loop(&mut self) -> Result<i32, Fatal> {
         loop {
-            let Some(fixed) = self.wait() else {
+            let Some(fixed) = self.wait()? else {
                 continue;
             };
             if let Some(code) = self.dispatch(fixed) {
-                return code;
+                return Ok(code);
             }
         }
     }
@@ -253,24 +225,21 @@ impl Svscan {
     /// Blocks until something happens; returns how many of the polled
     /// descriptors are svscan's own (signalfd, inotify), or `None` if
     /// interrupted.
-    fn wait(&mut self) -> Option<usize> {
+    fn wait(&mut self) -> Result<Option<usize>, Fatal> {
         use rustix::event::{poll, PollFd, PollFlags};
         let now = Instant::now();
         let timeout = self.poll_timeout(now);
         let mut fds = vec![PollFd::from_borrowed_fd(self.signals.fd(), PollFlags::IN)];
-        if let Some(w) = &self.watcher {
+        if let Some(w) = self.scanner.watcher() {
             fds.push(PollFd::from_borrowed_fd(w.fd(), PollFlags::IN));
         }
         let fixed = fds.len();
-        if let Some(p) = &self.prefixer {
-            fds.extend(
-                p.mux
-                    .fds()
-                    .map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN)),
-            );
-        }
-        let timeout =
-            (timeout >= 0).then(|| crate::child::timespec(Duration::from_millis(timeout as u64)));
+        fds.extend(
+            self.scanner
+                .log_fds()
+                .map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN)),
+        );
+        let timeout = timeout.map(crate::child::timespec);
         let polled = poll(&mut fds, timeout.as_ref());
         self.polled.clear();
         self.polled.extend(fds.iter().map(|f| {
@@ -278,9 +247,9 @@ impl Svscan {
             (f.as_fd().as_raw_fd(), !f.revents().is_empty())
         }));
         match polled {
-            Ok(_) => Some(fixed),
-            Err(rustix::io::Errno::INTR) => None,
-            Err(e) => msg::fatal(PROG, crate::exit::SYSTEM, "unable to poll", e),
+            Ok(_) => Ok(Some(fixed)),
+            Err(rustix::io::Errno::INTR) => Ok(None),
+            Err(e) => Err(Fatal::Poll(e)),
         }
     }
 
@@ -289,7 +258,7 @@ impl Svscan {
         let polled = std::mem::take(&mut self.polled);
         let sig_ready = polled[0].1;
         let ino_ready = fixed == 2 && polled[1].1;
-        if let Some(p) = &mut self.prefixer {
+        if let Some(p) = self.scanner.prefixer() {
             for &(fd, ready) in &polled[fixed..] {
                 if ready {
                     p.mux.on_readable(fd);
@@ -303,44 +272,36 @@ impl Svscan {
             }
         }
         if ino_ready {
-            let mut changes = Vec::new();
-            if let Some(w) = &self.watcher {
-                w.read(&mut changes);
+            for id in self.scanner.on_inotify() {
+                self.on_status(id);
             }
-            self.on_changes(changes);
         }
         let now = Instant::now();
-        self.run_timers(now);
-        self.start_queued(START_BATCH, now);
-        self.shutdown_step(Instant::now())
+        self.scanner.on_time(now);
+        if self.gate.as_ref().is_some_and(|g| g.due(now)) {
+            self.check_gate(now);
+        }
+        let gate = &self.gate;
+        let gated = |n: &OsStr| gate.as_ref().is_some_and(|g| g.gates(n));
+        self.scanner.start_queued(START_BATCH, now, &gated);
+        self.shutdown_step()
     }
 
-    /// Milliseconds until the next scheduled thing, or -1 (none).
-    fn poll_timeout(&self, now: Instant) -> i32 {
-        if !self.queue.is_empty() {
-            return 0;
-        }
-        let mut next = self.restarts.peek().map(|Reverse((t, _))| *t);
-        if let Some(t) = self.next_rescan {
-            next = Some(next.map_or(t, |n| n.min(t)));
-        }
-        let others = [
-            self.shutdown.as_ref().and_then(|s| s.next_wakeup()),
-            self.gate.as_ref().and_then(|g| g.next_wakeup()),
-            self.prefixer.as_ref().and_then(|p| p.mux.next_timeout()),
-        ];
-        for t in others.into_iter().flatten() {
-            next = Some(next.map_or(t, |n| n.min(t)));
-        }
-        match next {
-            None => -1,
-            Some(t) => {
-                let wait = t.saturating_duration_since(now);
-                // Round up so we never wake a hair early and spin.
-                let ms = wait.as_millis() + u128::from(wait.subsec_nanos() % 1_000_000 != 0);
-                ms.min(i32::MAX as u128) as i32
-            }
-        }
+    /// How long until the next scheduled thing (`None`: nothing is).
+    fn poll_timeout(&self, now: Instant) -> Option<Duration> {
+        let next = [
+            self.scanner.next_wakeup(now),
+            self.shutdown.as_ref().and_then(Shutdown::next_wakeup),
+            self.gate.as_ref().and_then(Gate::next_wakeup),
+        ]
+        .into_iter()
+        .flatten()
+        .min()?;
+        let wait = next.saturating_duration_since(now);
+        // Round up to whole ms so we never wake a hair early and spin.
+        Some(Duration::from_millis(
+            (wait.as_nanos().div_ceil(1_000_000)).min(u128::from(u32::MAX)) as u64,
+        ))
     }
 
     fn on_request(&mut self, req: Request) {
@@ -348,62 +309,35 @@ impl Svscan {
             Request::Reap => self.reap(),
             Request::Shutdown(sig) => {
                 self.exit.signal(sig as i32);
-                if self.shutdown.is_some() {
-                    msg::info(PROG, format!("{}: skipping to kill", signals::name(sig)));
-                    self.skip_to_kill(Instant::now());
-                } else {
-                    self.begin_shutdown(signals::name(sig).to_string(), Instant::now());
+                match &mut self.shutdown {
+                    Some(sd) => {
+                        msg::info(PROG, format!("{}: skipping to kill", signals::name(sig)));
+                        sd.skip_to_kill(Instant::now());
+                    }
+                    None => self.begin_shutdown(signals::name(sig).to_string(), Instant::now()),
                 }
             }
             Request::Rescan => {
                 if self.shutdown.is_none() {
-                    self.full_rescan(Instant::now());
+                    self.scanner.full_rescan(Instant::now());
                 }
             }
             Request::Ignore => {}
         }
     }
 
-    pub(super) fn reap(&mut self) {
+    fn reap(&mut self) {
         let mut exited = Vec::new();
         self.no_children = reaper::reap(|pid, st| exited.push((pid, st)));
+        let now = Instant::now();
         for (pid, st) in exited {
-            if let Some(id) = self.table.by_pid(pid) {
-                self.on_supervise_exit(id, st);
-            } else if self.command.as_ref().is_some_and(|c| c.pid == pid) {
+            if self.scanner.on_exit(pid, &describe(st), now) {
+                continue;
+            }
+            if self.command.as_ref().is_some_and(|c| c.pid == pid) {
                 self.on_command_exit(st);
             }
             // Anything else is an orphan we adopted: reaping was the job.
-        }
-    }
-
-    fn on_supervise_exit(&mut self, id: Id, st: WaitStatus) {
-        self.table.set_pid(id, None);
-        let Some(svc) = self.table.get(id) else {
-            return;
-        };
-        let Some(name) = svc.name.clone() else {
-            // Removed from the scan directory: its supervise is done.
-            self.table.remove(id);
-            return;
-        };
-        if self.shutdown.is_some() {
-            return;
-        }
-        msg::warn(
-            PROG,
-            format!(
-                "supervise {} {}; restarting it",
-                name.to_string_lossy(),
-                describe(st)
-            ),
-        );
-        let started = svc.started_at.unwrap_or_else(Instant::now);
-        let due = started + RESTART_THROTTLE;
-        if Instant::now() >= due {
-            self.try_start(id);
-        } else {
-            self.schedule_restart(id, due);
         }
     }
 
@@ -418,15 +352,15 @@ impl Svscan {
         }
     }
 
-    pub(super) fn start_command(&mut self) {
+    fn start_command(&mut self) {
         let argv = self.opts.command.clone();
-        match MainCommand::spawn(&argv, &self.env) {
+        match MainCommand::spawn(&argv, &self.env, self.file_limit) {
             Ok(c) => self.command = Some(c),
             Err(e) => {
                 msg::warn_why(
                     PROG,
                     format!("unable to run {}", argv[0].to_string_lossy()),
-                    &e,
+                    crate::errstr::runit_error_str(e.errno()),
                 );
                 let code = command::spawn_failure_code(&e);
                 self.exit.cmd_exited(ProcStatus::Exited(code as u8));
@@ -435,49 +369,205 @@ impl Svscan {
         }
     }
 
-    pub(super) fn schedule_restart(&mut self, id: Id, at: Instant) {
-        if self.table.get(id).is_some() {
-            self.table.set_restart_at(id, Some(at));
-            self.restarts.push(Reverse((at, id)));
+    /// `svkit-status` of a watched service changed: an essential service
+    /// may have ended, a gating one may be ready.
+    fn on_status(&mut self, id: super::table::Id) {
+        if let Some((name, status)) = self.scanner.essential_end(id) {
+            if self.shutdown.is_none() {
+                self.exit.essential_exited(&name, status);
+                self.begin_shutdown(format!("essential service {name} {status}"), Instant::now());
+                return;
+            }
+        }
+        if self.gate.is_some() {
+            self.check_gate(Instant::now());
         }
     }
 
-    fn run_timers(&mut self, now: Instant) {
-        while let Some(Reverse((at, id))) = self.restarts.peek().copied() {
-            if at > now {
+    /// Called once after the first scan when there is a main command.
+    fn setup_gate(&mut self, now: Instant) {
+        let pending: Vec<OsString> = match &self.opts.life.wait_ready {
+            WaitReady::None => return,
+            WaitReady::All => self.scanner.names_without_down(),
+            WaitReady::Some(list) => list.iter().map(OsString::from).collect(),
+        };
+        let Some(gate) = Gate::new(pending, now, self.opts.life.wait_ready_timeout) else {
+            return;
+        };
+        for n in gate.pending() {
+            if !self.scanner.has_service(n) {
+                msg::warn(
+                    PROG,
+                    format!(
+                        "--wait-ready: no service {} in {} (yet)",
+                        n.to_string_lossy(),
+                        self.opts.scandir.display()
+                    ),
+                );
+            }
+        }
+        msg::info(
+            PROG,
+            format!(
+                "main command waits for {} to be ready",
+                list(gate.pending())
+            ),
+        );
+        // Services already started (none yet normally) need their watch.
+        let gated = |n: &OsStr| gate.gates(n);
+        self.scanner.watch_gating(&gated);
+        self.gate = Some(gate);
+        self.check_gate(now);
+    }
+
+    /// Tells the gate which pending services are ready; starts the main
+    /// command when it opens, or applies the failure policy at its
+    /// deadline.
+    fn check_gate(&mut self, now: Instant) {
+        if self.shutdown.is_some() {
+            self.gate = None;
+            return;
+        }
+        let Some(mut g) = self.gate.take() else {
+            return;
+        };
+        let facts: Vec<gate::Readiness> = g
+            .pending()
+            .iter()
+            .map(|n| self.scanner.readiness(n, &self.env))
+            .collect();
+        match g.update(now, &facts) {
+            gate::Step::Wait => self.gate = Some(g),
+            gate::Step::Open => {
+                msg::info(PROG, "services ready: starting the main command");
+                self.start_command();
+            }
+            gate::Step::TimedOut(names) => match self.opts.life.wait_ready_fail {
+                WaitFail::Stop => {
+                    let names = list(&names);
+                    eprintln!("{PROG}: fatal: not ready in time: {names}: stopping the container");
+                    self.exit.fatal();
+                    self.begin_shutdown("services not ready".into(), now);
+                }
+                WaitFail::Warn => {
+                    msg::warn(
+                        PROG,
+                        format!(
+                            "not ready in time: {}; starting the main command anyway",
+                            list(&names)
+                        ),
+                    );
+                    self.start_command();
+                }
+            },
+        }
+    }
+
+    fn begin_shutdown(&mut self, reason: String, now: Instant) {
+        let timeout = self.opts.shutdown_timeout;
+        msg::info(
+            PROG,
+            format!(
+                "{reason}: stopping {} services (deadline {})",
+                self.scanner.table().running(),
+                human(timeout)
+            ),
+        );
+        let sd = Shutdown::new(now, timeout);
+        self.gate = None;
+        // Hooks run while services are still up.
+        let life = &self.opts.life;
+        boot::run_hooks(
+            "pre-shutdown",
+            &life.pre_shutdown_dirs,
+            &self.env,
+            life.hook_timeout,
+            sd.hooks_deadline(),
+        );
+        self.scanner.stop_all();
+        if let Some(c) = &self.command {
+            c.signal(libc::SIGTERM);
+        }
+        self.shutdown = Some(sd);
+    }
+
+    /// Performs the shutdown's actions until it waits; the exit code once
+    /// it is complete.
+    fn shutdown_step(&mut self) -> Option<i32> {
+        loop {
+            let world = World {
+                supervising: self.scanner.table().running(),
+                command: self.command.is_some(),
+                no_children: self.no_children,
+            };
+            let action = self.shutdown.as_mut()?.step(Instant::now(), world)?;
+            let command = self.command.as_ref().map(|c| c.pid);
+            match action {
+                Action::KillServices => {
+                    super::stop::kill_services(self.scope, &self.scanner, command)
+                }
+                Action::PostHooks { deadline } => {
+                    let life = &self.opts.life;
+                    boot::run_hooks(
+                        "post-shutdown",
+                        &life.post_shutdown_dirs,
+                        &self.env,
+                        life.hook_timeout,
+                        deadline,
+                    );
+                }
+                Action::TermStragglers => {
+                    if reaper::signal_scope(self.scope, libc::SIGTERM) {
+                        reaper::signal_scope(self.scope, libc::SIGCONT);
+                    }
+                    self.reap();
+                }
+                Action::KillStragglers => {
+                    reaper::signal_scope(self.scope, libc::SIGKILL);
+                }
+                Action::FinalKill => {
+                    msg::warn(PROG, "shutdown deadline reached: killing what remains");
+                    super::stop::kill_everything(self.scope, &self.scanner, command);
+                    self.reap_for(shutdown::FINAL_REAP);
+                }
+                Action::Complete => {
+                    let took = self.shutdown.as_ref()?.started().elapsed();
+                    msg::info(
+                        PROG,
+                        format!("shutdown complete in {} ms", took.as_millis()),
+                    );
+                    // The services' last prefixed lines.
+                    if let Some(p) = self.scanner.prefixer() {
+                        p.drain(shutdown::FINAL_REAP);
+                    }
+                    return Some(self.final_code());
+                }
+            }
+        }
+    }
+
+    /// Reaps until no child is left, at most `budget`.
+    fn reap_for(&mut self, budget: Duration) {
+        use rustix::event::{poll, PollFd, PollFlags};
+        let until = Instant::now() + budget;
+        loop {
+            self.reap();
+            if self.no_children || Instant::now() >= until {
                 break;
             }
-            self.restarts.pop();
-            if self.table.restart_at(id) == Some(at) {
-                self.table.set_restart_at(id, None);
-                self.try_start(id);
-            }
-        }
-        if let Some(p) = &mut self.prefixer {
-            p.mux.on_timeout(now);
-        }
-        if self
-            .gate
-            .as_ref()
-            .and_then(|g| g.next_wakeup())
-            .is_some_and(|t| t <= now)
-        {
-            self.check_gate(now);
-        }
-        if let Some(t) = self.next_rescan {
-            if t <= now && self.shutdown.is_none() {
-                self.retry_inotify();
-                self.full_rescan(now);
-            }
+            let mut fds = [PollFd::from_borrowed_fd(self.signals.fd(), PollFlags::IN)];
+            let _ = poll(
+                &mut fds,
+                Some(&crate::child::timespec(Duration::from_millis(10))),
+            );
+            while self.signals.next_request().is_some() {}
         }
     }
-}
 
-impl Svscan {
     /// The exit code, once the shutdown is complete (precedence in
     /// svkit-container(7): halt/exitcode file > command > essential >
     /// init script > signal > 111).
-    pub(super) fn final_code(&self) -> i32 {
+    fn final_code(&self) -> i32 {
         let file = match read_exitcode_file(&self.rundir) {
             Ok(c) => c,
             Err(e) => {
@@ -491,11 +581,11 @@ impl Svscan {
     }
 }
 
-/// "exited 3", "was killed by SIGKILL".
-pub(super) fn describe(st: WaitStatus) -> String {
-    match st {
-        WaitStatus::Exited(_, code) => format!("exited {code}"),
-        WaitStatus::Signaled(_, sig, _) => format!("was killed by {}", sig.as_str()),
-        other => format!("changed state ({other:?})"),
-    }
+/// "a, b, c".
+fn list(names: &[OsString]) -> String {
+    names
+        .iter()
+        .map(|n| n.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -18,8 +18,9 @@ impl LogPipe {
     /// Both ends close-on-exec in svscan; only the supervise of this one
     /// service gets them (the spawn clears the flag in that child), so no
     /// other service keeps this logger from seeing EOF.
-    pub fn new() -> nix::Result<Self> {
-        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    pub fn new() -> std::io::Result<Self> {
+        use rustix::pipe::{pipe_with, PipeFlags};
+        let (read, write) = pipe_with(PipeFlags::CLOEXEC)?;
         Ok(LogPipe { read, write })
     }
 

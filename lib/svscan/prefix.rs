@@ -7,9 +7,6 @@
 //! directory, so a restarted supervise finds the same pipes; it drops them
 //! when the service is removed or the shutdown begins, so the readers see
 //! end of file once the service's processes are gone.
-// Transitional: this module's unsafe blocks move onto crate::spawn,
-// crate::child and crate::sys (issue 12, item 6).
-#![allow(unsafe_code)]
 
 use crate::container::linemux::{Dest, LineMux, Prefix};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -45,9 +42,9 @@ impl Prefixer {
 
     /// Two new pipes for service `name`, their read ends registered.
     pub fn pipes(&mut self, name: &str) -> std::io::Result<PrefixPipes> {
-        let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
-        let (out_r, out) = nix::unistd::pipe2(cloexec)?;
-        let (err_r, err) = nix::unistd::pipe2(cloexec)?;
+        use rustix::pipe::{pipe_with, PipeFlags};
+        let (out_r, out) = pipe_with(PipeFlags::CLOEXEC)?;
+        let (err_r, err) = pipe_with(PipeFlags::CLOEXEC)?;
         self.mux
             .register(out_r, Prefix::stdout(name), self.stdout.clone())?;
         self.mux
@@ -64,30 +61,28 @@ impl Prefixer {
             if left.is_zero() {
                 break;
             }
-            let raw: Vec<RawFd> = self.mux.fds().map(|f| f.as_raw_fd()).collect();
-            let mut fds: Vec<libc::pollfd> = raw
+            use rustix::event::{poll, PollFd, PollFlags};
+            let mut fds: Vec<PollFd<'_>> = self
+                .mux
+                .fds()
+                .map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN))
+                .collect();
+            let timeout = crate::child::timespec(left.min(std::time::Duration::from_secs(1)));
+            match poll(&mut fds, Some(&timeout)) {
+                Ok(n) if n > 0 => {}
+                _ => break,
+            }
+            let ready: Vec<RawFd> = fds
                 .iter()
-                .map(|&fd| libc::pollfd {
-                    fd,
-                    events: libc::POLLIN,
-                    revents: 0,
+                .filter(|p| !p.revents().is_empty())
+                .map(|p| {
+                    use std::os::fd::AsFd;
+                    p.as_fd().as_raw_fd()
                 })
                 .collect();
-            // SAFETY: poll on a valid, exclusively borrowed pollfd vector.
-            let n = unsafe {
-                libc::poll(
-                    fds.as_mut_ptr(),
-                    fds.len() as libc::nfds_t,
-                    left.as_millis().min(1000) as i32,
-                )
-            };
-            if n <= 0 {
-                break;
-            }
-            for p in &fds {
-                if p.revents != 0 {
-                    self.mux.on_readable(p.fd);
-                }
+            drop(fds);
+            for fd in ready {
+                self.mux.on_readable(fd);
             }
         }
         self.mux

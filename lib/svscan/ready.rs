@@ -3,7 +3,6 @@
 //! it exits 0; else as soon as it runs.
 
 use crate::extstatus::ExtStatus;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,8 +10,7 @@ use std::time::Duration;
 const CHECK_LIMIT: Duration = Duration::from_secs(2);
 
 pub fn has_check(dir: &Path) -> bool {
-    std::fs::metadata(dir.join(crate::servicedir::CHECK))
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    crate::check::exists(dir)
 }
 
 pub fn is_ready(
@@ -33,31 +31,10 @@ pub fn is_ready(
     true
 }
 
-/// Runs `./check` in the service directory, bounded by [`CHECK_LIMIT`].
-/// Waits on a pidfd so svscan's reaper (waitpid(-1)) cannot steal it:
-/// nothing else runs while this waits.
+/// Runs `./check` in the service directory, bounded by [`CHECK_LIMIT`]
+/// (`crate::check`: its own process group, killed with it at the limit;
+/// waited for through a pidfd, so svscan's reaper cannot steal it).
 fn run_check(dir: &Path, env: &crate::container::envdump::EnvMap) -> bool {
-    use rustix::event::{poll, PollFd, PollFlags, Timespec};
-    let mut cmd = std::process::Command::new("./check");
-    cmd.current_dir(dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null());
-    crate::container::envdump::apply(&mut cmd, env);
-    let Ok(mut child) = cmd.spawn() else {
-        return false;
-    };
-    let pid = rustix::process::Pid::from_raw(child.id() as i32);
-    let pidfd =
-        pid.and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok());
-    if let Some(fd) = &pidfd {
-        let mut fds = [PollFd::new(fd, PollFlags::IN)];
-        let limit = Timespec {
-            tv_sec: CHECK_LIMIT.as_secs() as _,
-            tv_nsec: 0,
-        };
-        if poll(&mut fds, Some(&limit)).unwrap_or(0) == 0 {
-            let _ = child.kill();
-        }
-    }
-    child.wait().is_ok_and(|s| s.success())
+    let envp = crate::spawn::Envp::from_map(env);
+    crate::check::run(dir, Some(&envp), CHECK_LIMIT).success()
 }

@@ -2,9 +2,6 @@
 //! leftovers included), and find the processes a shutdown may signal.
 //! As PID 1 that is the whole namespace; otherwise svscan is a child
 //! subreaper and touches only its own descendants.
-// Transitional: this module's unsafe blocks move onto crate::spawn,
-// crate::child and crate::sys (issue 12, item 6).
-#![allow(unsafe_code)]
 
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
@@ -43,9 +40,10 @@ impl Scope {
         if std::process::id() == 1 {
             return (Scope::Namespace, None);
         }
-        // SAFETY: prctl with integer arguments only.
-        let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-        let err = (rc != 0).then(std::io::Error::last_os_error);
+        // Any non-zero argument sets the flag; our own pid is one.
+        let err = rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+            .err()
+            .map(std::io::Error::from);
         (Scope::Descendants, err)
     }
 }
@@ -112,9 +110,10 @@ pub fn in_scope(scope: Scope, parents: &HashMap<i32, i32>) -> HashSet<i32> {
     }
 }
 
+/// Sends `sig` to `pid` (callers only pass pids in their scope, or -1 as
+/// PID 1); true if it was delivered.
 pub fn kill(pid: i32, sig: i32) -> bool {
-    // SAFETY: kill(2) with integers; callers only pass pids in their scope.
-    unsafe { libc::kill(pid, sig) == 0 }
+    crate::sys::kill(pid, sig).is_ok()
 }
 
 /// Sends `sig` to every process in scope except svscan; true if any

@@ -1,34 +1,158 @@
-//! Keeping the service table in line with the scan directory: inotify
-//! changes, full rescans, starting a service's supervise once its `run` is
-//! usable (watching the directory until then), and retiring removed ones.
+//! The scanner: keeps the service table in line with the scan directory
+//! and performs what the table and the restart schedule decide: inotify
+//! changes, full rescans, starting a service's supervise once its `run`
+//! is usable (watching the directory until then), restarting one that
+//! died, retiring removed ones, and the `supervise/` watches of essential
+//! and gating services. The decisions themselves are in `table.rs` and
+//! `schedule.rs`; this is where they meet the file system and processes.
 
-use super::daemon::{Svscan, RESTART_THROTTLE};
+use super::essential::{self, StatusWatch};
+use super::gate::Readiness;
 use super::logpipe::LogPipe;
+use super::prefix::Prefixer;
 use super::reaper;
 use super::scan::{self, Probe};
-use super::table::Id;
+use super::schedule::{self, Restarts};
+use super::spawn::Spawner;
+use super::table::{Exited, Id, Retired, Table};
 use super::watch::{Change, Watcher};
 use super::PROG;
+use crate::container::envdump::EnvMap;
+use crate::container::exitcode::ProcStatus;
 use crate::msg;
-use std::ffi::OsString;
-use std::time::Instant;
+use nix::sys::inotify::WatchDescriptor;
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-impl Svscan {
-    /// inotify_init fails when the per-user instance limit (128 by
-    /// default) is used up; it may be free again by the next rescan.
-    pub(super) fn retry_inotify(&mut self) {
-        if self.watcher.is_some() || self.opts.no_inotify {
-            return;
-        }
-        if let Ok(w) = Watcher::new(&self.opts.scandir) {
-            msg::info(PROG, "inotify available again: periodic rescans stop");
-            self.watcher = Some(w);
-            self.rescan_every = self.opts.rescan_interval;
+/// How the scan directory is watched.
+pub struct Watching {
+    pub watcher: Option<Watcher>,
+    /// inotify was turned off (`--no-inotify`): never retried.
+    pub no_inotify: bool,
+    /// `--rescan-interval` as given.
+    pub rescan_interval: Option<Duration>,
+    /// The period in force (5 s while inotify is unavailable).
+    pub rescan_every: Option<Duration>,
+}
+
+pub struct Scanner {
+    scandir: PathBuf,
+    rundir: PathBuf,
+    /// Services named essential by `SVSCAN_ESSENTIAL`.
+    essential: Vec<String>,
+    watching: Watching,
+    next_rescan: Option<Instant>,
+    spawner: Spawner,
+    prefixer: Option<Prefixer>,
+    table: Table,
+    restarts: Restarts,
+    /// `supervise/` watches of essential and gating services.
+    status_watches: HashMap<WatchDescriptor, Id>,
+    /// The shutdown began: nothing more is started.
+    stopping: bool,
+    scandir_gone_reported: bool,
+}
+
+/// A `supervise/svkit-status` changed: the event loop looks at the
+/// essential service and the gate.
+pub type StatusChanged = Id;
+
+impl Scanner {
+    pub fn new(
+        scandir: PathBuf,
+        rundir: PathBuf,
+        essential: Vec<String>,
+        watching: Watching,
+        spawner: Spawner,
+        prefixer: Option<Prefixer>,
+    ) -> Scanner {
+        Scanner {
+            scandir,
+            rundir,
+            essential,
+            watching,
+            next_rescan: None,
+            spawner,
+            prefixer,
+            table: Table::default(),
+            restarts: Restarts::default(),
+            status_watches: HashMap::new(),
+            stopping: false,
+            scandir_gone_reported: false,
         }
     }
 
-    pub(super) fn on_changes(&mut self, changes: Vec<Change>) {
+    pub fn watcher(&self) -> Option<&Watcher> {
+        self.watching.watcher.as_ref()
+    }
+
+    pub fn prefixer(&mut self) -> Option<&mut Prefixer> {
+        self.prefixer.as_mut()
+    }
+
+    /// The prefixed-log pipes to poll.
+    pub fn log_fds(&self) -> impl Iterator<Item = std::os::fd::BorrowedFd<'_>> {
+        self.prefixer.iter().flat_map(|p| p.mux.fds())
+    }
+
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// When something timed is due: 0 while starts are queued.
+    pub fn next_wakeup(&self, now: Instant) -> Option<Instant> {
+        if self.table.queue_len() > 0 {
+            return Some(now);
+        }
+        [
+            self.restarts.next(),
+            self.next_rescan,
+            self.prefixer.as_ref().and_then(|p| p.mux.next_timeout()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Restarts that came due, the prefixer's flush, a periodic rescan.
+    pub fn on_time(&mut self, now: Instant) {
+        for id in self.restarts.take_due(now) {
+            self.try_start(id);
+        }
+        if let Some(p) = &mut self.prefixer {
+            p.mux.on_timeout(now);
+        }
+        if self.next_rescan.is_some_and(|t| t <= now) && !self.stopping {
+            self.retry_inotify();
+            self.full_rescan(now);
+        }
+    }
+
+    /// inotify_init fails when the per-user instance limit (128 by
+    /// default) is used up; it may be free again by the next rescan.
+    fn retry_inotify(&mut self) {
+        let w = &mut self.watching;
+        if w.watcher.is_some() || w.no_inotify {
+            return;
+        }
+        if let Ok(watcher) = Watcher::new(&self.scandir) {
+            msg::info(PROG, "inotify available again: periodic rescans stop");
+            w.watcher = Some(watcher);
+            w.rescan_every = w.rescan_interval;
+        }
+    }
+
+    /// Reads inotify's queue; returns the watched services whose status
+    /// changed (all of them after lost events).
+    pub fn on_inotify(&mut self) -> Vec<StatusChanged> {
+        let mut changes = Vec::new();
+        if let Some(w) = &self.watching.watcher {
+            w.read(&mut changes);
+        }
         let mut names = Vec::new();
+        let mut statuses = Vec::new();
         let mut full = false;
         for c in changes {
             match c {
@@ -38,11 +162,7 @@ impl Svscan {
                         self.try_start(id);
                     }
                 }
-                Change::Status(wd) => {
-                    if let Some(&id) = self.status_watches.get(&wd) {
-                        self.on_status(id);
-                    }
-                }
+                Change::Status(wd) => statuses.extend(self.status_watches.get(&wd).copied()),
                 Change::ServiceWatchGone(wd) => {
                     if let Some(id) = self.table.by_watch(wd) {
                         self.table.set_watch(id, None);
@@ -61,7 +181,7 @@ impl Svscan {
                             PROG,
                             format!(
                                 "scan directory {} was removed or moved; new services are not noticed",
-                                self.opts.scandir.display()
+                                self.scandir.display()
                             ),
                         );
                     }
@@ -70,32 +190,32 @@ impl Svscan {
         }
         if full {
             // Lost events may include svkit-status changes: look again.
-            let watched: Vec<Id> = self.status_watches.values().copied().collect();
-            for id in watched {
-                self.on_status(id);
+            statuses = self.status_watches.values().copied().collect();
+        }
+        if !self.stopping {
+            if full {
+                self.full_rescan(Instant::now());
+            } else if !names.is_empty() {
+                self.reconcile(names);
             }
         }
-        if self.shutdown.is_some() {
-            return;
-        }
-        if full {
-            self.full_rescan(Instant::now());
-        } else if !names.is_empty() {
-            self.reconcile(names);
-        }
+        statuses
     }
 
     /// Reads the whole scan directory again (start-up, SIGHUP, lost
     /// inotify events, fallback polling). Also starts known services that
     /// have no supervise and no restart pending.
-    pub(super) fn full_rescan(&mut self, now: Instant) {
-        self.next_rescan = self.rescan_every.map(|d| now + d);
-        let mut names = match scan::list(&self.opts.scandir) {
+    pub fn full_rescan(&mut self, now: Instant) {
+        if self.stopping {
+            return;
+        }
+        self.next_rescan = self.watching.rescan_every.map(|d| now + d);
+        let mut names = match scan::list(&self.scandir) {
             Ok(n) => n,
             Err(e) => {
                 msg::warn_why(
                     PROG,
-                    format!("unable to read {}", self.opts.scandir.display()),
+                    format!("unable to read {}", self.scandir.display()),
                     e,
                 );
                 return;
@@ -106,183 +226,123 @@ impl Svscan {
         names.reserve(known);
         names.extend(self.table.names());
         self.reconcile(names);
-        for id in self.table.ids() {
-            let idle = self
-                .table
-                .get(id)
-                .is_some_and(|s| s.name.is_some() && s.pid.is_none() && !s.queued);
-            if idle {
-                self.table.set_restart_at(id, None);
-                self.try_start(id);
-            }
+        for id in self.table.idle() {
+            self.restarts.cancel(id);
+            self.try_start(id);
         }
     }
 
-    /// Brings the table in line with the scan directory for `names`.
-    /// Services are identified by directory identity, so `mv a b` keeps
-    /// b's supervise running, and a directory replaced under the same name
-    /// is a new service.
+    /// What each name is now, for the table to decide.
     fn reconcile(&mut self, mut names: Vec<OsString>) {
         names.sort();
         names.dedup();
-        let mut found = Vec::with_capacity(names.len());
-        let mut detached = Vec::new();
-        for name in names {
-            if !scan::is_candidate(&name) {
-                continue;
+        names.retain(|n| scan::is_candidate(n));
+        let scandir = self.scandir.clone();
+        let probe = |name: &OsStr| match scan::probe(&scandir, name) {
+            Probe::Service(d) => Some(d),
+            Probe::NotService => None,
+            Probe::Error(e) => {
+                msg::warn_why(
+                    PROG,
+                    format!("unable to stat {}", name.to_string_lossy()),
+                    e,
+                );
+                None
             }
-            let devino = match scan::probe(&self.opts.scandir, &name) {
-                Probe::Service(d) => Some(d),
-                Probe::NotService => None,
-                Probe::Error(e) => {
-                    msg::warn_why(
-                        PROG,
-                        format!("unable to stat {}", name.to_string_lossy()),
-                        e,
-                    );
-                    None
-                }
-            };
-            if let Some(id) = self.table.by_name(&name) {
-                if self.table.get(id).map(|s| s.devino) != devino {
-                    self.table.unbind_name(id);
-                    detached.push(id);
-                }
-            }
-            if let Some(d) = devino {
-                found.push((name, d));
-            }
+        };
+        let probed = names
+            .into_iter()
+            .map(|n| {
+                let d = probe(&n);
+                (n, d)
+            })
+            .collect();
+        let mut still = |name: &OsStr| match scan::probe(&scandir, name) {
+            Probe::Service(d) => Some(d),
+            _ => None,
+        };
+        let r = self.table.reconcile(probed, &mut still);
+        for id in r.new {
+            self.try_start(id);
         }
-        for (name, d) in found {
-            if self.table.by_name(&name).is_some() {
-                continue;
-            }
-            match self.table.by_devino(d) {
-                Some(id) => {
-                    let other = self.table.get(id).and_then(|s| s.name.clone());
-                    if let Some(other) = other {
-                        let still = scan::probe(&self.opts.scandir, &other);
-                        if still == Probe::Service(d) {
-                            // Two names for one directory: one service.
-                            continue;
-                        }
-                    }
-                    self.table.bind_name(id, name);
-                }
-                None => {
-                    let id = self.table.insert(name, d);
-                    self.try_start(id);
-                }
-            }
-        }
-        for id in detached {
-            if self.table.get(id).is_some_and(|s| s.name.is_none()) {
-                self.retire(id);
-            }
+        for id in r.gone {
+            self.retire(id);
         }
     }
 
     /// The service left the scan directory: stop its supervise (which
-    /// stops the service and lets the logger drain) and close svscan's log
-    /// pipe ends so the logger can see EOF.
+    /// stops the service and lets the logger drain); the table closes
+    /// svscan's log pipe ends so the logger can see EOF.
     fn retire(&mut self, id: Id) {
-        self.table.forget_devino(id);
         self.drop_status_watch(id);
-        if let Some(wd) = self.table.set_watch(id, None) {
-            if let Some(w) = &self.watcher {
-                w.unwatch(wd);
-            }
+        if let Some(wd) = self.table.watch_of(id) {
+            self.unwatch(wd);
         }
-        self.table.set_restart_at(id, None);
-        let Some(svc) = self.table.get_mut(id) else {
-            return;
-        };
-        svc.log_pipe = None;
-        svc.prefix_pipes = None;
-        match svc.pid {
-            Some(pid) => {
-                reaper::kill(pid, libc::SIGTERM);
-                reaper::kill(pid, libc::SIGCONT);
-            }
-            None => {
-                self.table.remove(id);
-            }
+        self.restarts.cancel(id);
+        if let Retired::Stop(pid) = self.table.retire(id) {
+            reaper::kill(pid, libc::SIGTERM);
+            reaper::kill(pid, libc::SIGCONT);
+        }
+    }
+
+    fn unwatch(&self, wd: WatchDescriptor) {
+        if let Some(w) = &self.watching.watcher {
+            w.unwatch(wd);
         }
     }
 
     /// Queues a start of the service's supervise once its `run` is usable;
     /// until then, watches the directory for it.
-    pub(super) fn try_start(&mut self, id: Id) {
-        if self.shutdown.is_some() {
+    fn try_start(&mut self, id: Id) {
+        if self.stopping || self.restarts.pending(id) {
             return;
         }
-        let Some(svc) = self.table.get(id) else {
+        let Some(name) = self.table.startable(id) else {
             return;
         };
-        if svc.pid.is_some() || svc.queued || self.table.restart_at(id).is_some() {
-            return;
-        }
-        let Some(name) = &svc.name else { return };
-        let dir = self.opts.scandir.join(name);
+        let dir = self.scandir.join(name);
         if !scan::run_ready(&dir) {
-            if self.table.watch_of(id).is_none() {
-                if let Some(w) = &self.watcher {
-                    if let Ok(wd) = w.watch_service(&dir) {
-                        self.table.set_watch(id, Some(wd));
-                    }
+            if self.table.watch_of(id).is_some() {
+                return;
+            }
+            if let Some(w) = &self.watching.watcher {
+                if let Ok(wd) = w.watch_service(&dir) {
+                    self.table.set_watch(id, Some(wd));
                 }
-                // `run` may have become ready before the watch existed.
-                if !scan::run_ready(&dir) {
-                    return;
-                }
-            } else {
+            }
+            // `run` may have become ready before the watch existed.
+            if !scan::run_ready(&dir) {
                 return;
             }
         }
         if let Some(wd) = self.table.set_watch(id, None) {
-            if let Some(w) = &self.watcher {
-                w.unwatch(wd);
-            }
+            self.unwatch(wd);
         }
-        if let Some(s) = self.table.get_mut(id) {
-            s.queued = true;
-        }
-        self.queue.push_back(id);
+        self.table.enqueue(id);
     }
 
-    pub(super) fn start_queued(&mut self, max: usize, now: Instant) {
+    /// Starts up to `max` queued supervise processes.
+    pub fn start_queued(&mut self, max: usize, now: Instant, gated: &dyn Fn(&OsStr) -> bool) {
         for _ in 0..max {
-            let Some(id) = self.queue.pop_front() else {
-                // Drained: give back the buffer a big start-up needed.
-                if self.queue.capacity() > 0 {
-                    self.queue = std::collections::VecDeque::new();
-                }
+            let Some(id) = self.table.dequeue() else {
                 break;
             };
-            let Some(svc) = self.table.get_mut(id) else {
-                continue;
-            };
-            svc.queued = false;
-            if self.shutdown.is_some() {
-                continue;
+            if !self.stopping {
+                self.start_now(id, now, gated);
             }
-            self.start_now(id, now);
         }
     }
 
-    fn start_now(&mut self, id: Id, now: Instant) {
-        if self.table.get(id).is_some_and(|s| s.pid.is_none()) {
-            self.ensure_status_watch(id);
-        }
+    fn start_now(&mut self, id: Id, now: Instant, gated: &dyn Fn(&OsStr) -> bool) {
+        let Some(name) = self.table.startable(id).map(OsStr::to_os_string) else {
+            return;
+        };
+        self.ensure_status_watch(id, gated(&name));
+        let dir = self.scandir.join(&name);
+        let with_log = scan::has_log(&dir);
         let Some(svc) = self.table.get_mut(id) else {
             return;
         };
-        let Some(name) = svc.name.clone() else { return };
-        if svc.pid.is_some() {
-            return;
-        }
-        let dir = self.opts.scandir.join(&name);
-        let with_log = scan::has_log(&dir);
         if with_log && svc.log_pipe.is_none() {
             match LogPipe::new() {
                 Ok(p) => svc.log_pipe = Some(p),
@@ -290,9 +350,9 @@ impl Svscan {
                     msg::warn_why(
                         PROG,
                         format!("unable to create log pipe for {}", name.to_string_lossy()),
-                        e.desc(),
+                        e,
                     );
-                    self.schedule_restart(id, now + RESTART_THROTTLE);
+                    self.restarts.set(id, now + schedule::THROTTLE);
                     return;
                 }
             }
@@ -326,28 +386,197 @@ impl Svscan {
                     PROG,
                     format!(
                         "unable to start {} {}",
-                        self.opts
-                            .supervise
-                            .as_deref()
-                            .unwrap_or("supervise".as_ref())
-                            .display(),
+                        self.spawner.program().display(),
                         name.to_string_lossy()
                     ),
                     e,
                 );
-                self.schedule_restart(id, now + RESTART_THROTTLE);
+                self.restarts.set(id, now + schedule::THROTTLE);
             }
         }
     }
 
-    /// Drops every queued start and pending restart (shutdown began).
-    pub(super) fn cancel_starts(&mut self) {
-        for id in self.queue.drain(..) {
-            if let Some(s) = self.table.get_mut(id) {
-                s.queued = false;
+    /// A child exited: true if it was one of our supervise processes
+    /// (restarted at once, or a second after its start if it ran less).
+    pub fn on_exit(&mut self, pid: i32, how: &str, now: Instant) -> bool {
+        match self.table.on_exit(pid) {
+            Exited::NotOurs => false,
+            Exited::Removed => true,
+            Exited::Restart { id, name, started } => {
+                if self.stopping {
+                    return true;
+                }
+                msg::warn(
+                    PROG,
+                    format!("supervise {} {how}; restarting it", name.to_string_lossy()),
+                );
+                match schedule::after_exit(started, now) {
+                    None => self.try_start(id),
+                    Some(at) => self.restarts.set(id, at),
+                }
+                true
             }
         }
+    }
+
+    /// Before a supervise starts: watch its `supervise/` if the service is
+    /// essential or gates the main command.
+    fn ensure_status_watch(&mut self, id: Id, gated: bool) {
+        let Some(svc) = self.table.get(id) else {
+            return;
+        };
+        if svc.status.is_some() {
+            return;
+        }
+        let Some(name) = svc.name.clone() else { return };
+        let dir = self.scandir.join(&name);
+        let named = self.essential.iter().any(|n| OsStr::new(n) == name);
+        let (mode, warning) = essential::mode_of(&dir, named);
+        if let Some(w) = warning {
+            msg::warn(PROG, w);
+        }
+        if mode.is_none() && !gated {
+            return;
+        }
+        let Some(watcher) = &self.watching.watcher else {
+            msg::warn(
+                PROG,
+                format!(
+                    "{}: essential services and --wait-ready need inotify",
+                    name.to_string_lossy()
+                ),
+            );
+            return;
+        };
+        let sup = match essential::supervise_dir(&self.rundir, &dir) {
+            Ok(d) => d,
+            Err(e) => {
+                msg::warn_why(PROG, format!("unable to watch {}", dir.display()), e);
+                return;
+            }
+        };
+        let mut sw = StatusWatch::new(sup.clone(), mode);
+        match watcher.watch_status(&sup) {
+            Ok(wd) => {
+                sw.wd = Some(wd);
+                self.status_watches.insert(wd, id);
+            }
+            Err(e) => {
+                msg::warn_why(PROG, format!("unable to watch {}", sup.display()), e);
+                return;
+            }
+        }
+        if let Some(s) = self.table.get_mut(id) {
+            s.status = Some(Box::new(sw));
+        }
+    }
+
+    /// Watches the `supervise/` of services already running that now
+    /// gate the main command.
+    pub fn watch_gating(&mut self, gated: &dyn Fn(&OsStr) -> bool) {
+        for id in self.table.ids() {
+            let running = self.table.get(id).and_then(|s| s.pid.zip(s.name.clone()));
+            if let Some((_, name)) = running {
+                self.ensure_status_watch(id, gated(&name));
+            }
+        }
+    }
+
+    /// Stops watching a retired service.
+    fn drop_status_watch(&mut self, id: Id) {
+        let Some(sw) = self.table.get_mut(id).and_then(|s| s.status.take()) else {
+            return;
+        };
+        if let Some(wd) = sw.wd {
+            self.status_watches.remove(&wd);
+            self.unwatch(wd);
+        }
+    }
+
+    /// Has the essential service `id` ended (per its mode)? Its name and
+    /// status, once.
+    pub fn essential_end(&mut self, id: Id) -> Option<(String, ProcStatus)> {
+        let svc = self.table.get_mut(id)?;
+        let name = svc.name.as_ref()?.to_string_lossy().into_owned();
+        let sw = svc.status.as_mut()?;
+        let status = essential::read(&sw.dir).and_then(|st| sw.essential_end(&st))?;
+        Some((name, status))
+    }
+
+    /// Is the gating service `name` ready? (Runs its `check`, if any.)
+    pub fn readiness(&self, name: &OsStr, env: &EnvMap) -> Readiness {
+        let dir = self.scandir.join(name);
+        let has_check = super::ready::has_check(&dir);
+        let status = self
+            .table
+            .by_name(name)
+            .and_then(|id| self.table.get(id))
+            .and_then(|s| s.status.as_ref());
+        let ready = status.is_some_and(|sw| {
+            let st = essential::read(&sw.dir);
+            super::ready::is_ready(&dir, st.as_ref(), env)
+        });
+        Readiness { ready, has_check }
+    }
+
+    /// The names of services whose directory has no `down` file.
+    pub fn names_without_down(&self) -> Vec<OsString> {
+        let mut names = self.table.names();
+        names.retain(|n| !self.scandir.join(n).join(crate::servicedir::DOWN).exists());
+        names.sort();
+        names
+    }
+
+    pub fn has_service(&self, name: &OsStr) -> bool {
+        self.table.by_name(name).is_some()
+    }
+
+    /// The shutdown began: drop queued starts and pending restarts, close
+    /// svscan's pipe ends (they would keep loggers from EOF), TERM (and
+    /// CONT) every supervise.
+    pub fn stop_all(&mut self) {
+        self.stopping = true;
+        self.table.clear_queue();
         self.restarts.clear();
         self.next_rescan = None;
+        for id in self.table.ids() {
+            let Some(svc) = self.table.get_mut(id) else {
+                continue;
+            };
+            svc.log_pipe = None;
+            svc.prefix_pipes = None;
+            if let Some(pid) = svc.pid {
+                reaper::kill(pid, libc::SIGTERM);
+                reaper::kill(pid, libc::SIGCONT);
+            }
+        }
+    }
+
+    /// The pid of each running service, and of its logger (from their
+    /// `supervise/pid`, which may live in the runtime directory when the
+    /// scan directory is read-only, exactly where supervise and svctl
+    /// look for it).
+    pub fn service_and_logger_pids(&self) -> (Vec<i32>, Vec<i32>) {
+        let mut services = Vec::new();
+        let mut loggers = Vec::new();
+        for id in self.table.ids() {
+            let Some(svc) = self.table.get(id) else {
+                continue;
+            };
+            let (Some(_), Some(name)) = (svc.pid, &svc.name) else {
+                continue;
+            };
+            let dir = self.scandir.join(name);
+            services.extend(self.pid_in(&dir));
+            loggers.extend(self.pid_in(&dir.join(crate::servicedir::LOG_DIR)));
+        }
+        (services, loggers)
+    }
+
+    fn pid_in(&self, dir: &Path) -> Option<i32> {
+        let sup = crate::container::rundir::locate_supervise_dir_in(&self.rundir, dir)?;
+        let text =
+            std::fs::read_to_string(sup.join(crate::servicedir::supervise_files::PID)).ok()?;
+        text.trim().parse().ok().filter(|&p: &i32| p > 0)
     }
 }

@@ -1,9 +1,7 @@
 //! All of svscan's signals arrive through one signalfd, so none is lost
 //! between start-up and the first poll, and none interrupts a system call.
-//! Children get an empty mask back before exec (`unblock_all_in_child`).
-// Transitional: this module's unsafe blocks move onto crate::spawn,
-// crate::child and crate::sys (issue 12, item 6).
-#![allow(unsafe_code)]
+//! Children get an empty mask and default dispositions back in
+//! `crate::spawn`, the one place every child is started.
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -85,15 +83,4 @@ impl Signals {
 /// Human name of a signal for messages (`SIGTERM`).
 pub fn name(sig: Signal) -> &'static str {
     sig.as_str()
-}
-
-/// Empties the signal mask. For the child between fork and exec: it only
-/// touches a stack-allocated set and makes one system call.
-pub fn unblock_all_in_child() {
-    // SAFETY: sigemptyset/sigprocmask on a local set; async-signal-safe.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-    }
 }

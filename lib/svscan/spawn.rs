@@ -68,6 +68,8 @@ pub fn supervise_program(given: Option<&Path>) -> std::io::Result<PathBuf> {
 pub struct Spawner {
     /// The program exec'd.
     program: CString,
+    /// The same, for messages.
+    program_path: PathBuf,
     scandir: CString,
     /// The container's environment without SVKIT_LOG_PIPE.
     base_env: Envp,
@@ -91,12 +93,18 @@ impl Spawner {
             format!("svscan: warning: unable to execute {}\n", program.display()).into_bytes();
         Ok(Spawner {
             program: cstring(program.as_os_str().as_bytes())?,
+            program_path: program.to_path_buf(),
             scandir: cstring(scandir.as_os_str().as_bytes())?,
             base_env: Envp::from_map(&env),
             devnull,
             file_limit,
             exec_failed,
         })
+    }
+
+    /// The supervise program.
+    pub fn program(&self) -> &Path {
+        &self.program_path
     }
 
     /// Starts `supervise NAME` in the scan directory; returns its pid.

@@ -12,6 +12,7 @@ use super::logpipe::LogPipe;
 use super::prefix::PrefixPipes;
 use super::scan::DevIno;
 use nix::sys::inotify::WatchDescriptor;
+use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::time::Instant;
 
@@ -38,9 +39,9 @@ pub struct Service {
     pub status: Option<Box<StatusWatch>>,
 }
 
-/// The entries, plus the few services in a passing state (a throttled
-/// restart pending, waiting for `run`) on short side lists instead of a
-/// field in every entry.
+/// The entries, the start queue, and the few services waiting for `run`
+/// on a short side list instead of a field in every entry. (Throttled
+/// restarts are in `schedule::Restarts`, the one restart schedule.)
 #[derive(Default)]
 pub struct Table {
     slots: Vec<Option<Service>>,
@@ -48,10 +49,43 @@ pub struct Table {
     generations: Vec<u32>,
     /// Empty slots in `slots` (reused before the vector grows).
     free: usize,
-    /// A throttled restart is due at this time.
-    restarts: Vec<(Id, Instant)>,
     /// Waiting for `run` to become usable (inotify watch on the dir).
     watches: Vec<(Id, WatchDescriptor)>,
+    /// Services whose supervise is to be started, in order.
+    queue: VecDeque<Id>,
+}
+
+/// What a supervise's exit means for its entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exited {
+    /// Not a supervise of ours (an orphan, the main command).
+    NotOurs,
+    /// Its service had left the scan directory: the entry is gone.
+    Removed,
+    /// Its service is still there: start a new supervise.
+    Restart {
+        id: Id,
+        name: OsString,
+        started: Option<Instant>,
+    },
+}
+
+/// What reconciling names with the scan directory asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    /// New services: start them.
+    pub new: Vec<Id>,
+    /// Services whose directory left the scan directory: retire them.
+    pub gone: Vec<Id>,
+}
+
+/// What retiring a service asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retired {
+    /// Its supervise runs: stop it (the entry goes when it exits).
+    Stop(i32),
+    /// No supervise: the entry is gone already.
+    Removed,
 }
 
 fn id_of(index: usize, generation: u32) -> Id {
@@ -171,17 +205,6 @@ impl Table {
         side(&self.watches, id)
     }
 
-    /// When the service's throttled restart is due, if one is pending.
-    pub fn restart_at(&self, id: Id) -> Option<Instant> {
-        side(&self.restarts, id)
-    }
-
-    pub fn set_restart_at(&mut self, id: Id, at: Option<Instant>) {
-        if self.get(id).is_some() {
-            set_side(&mut self.restarts, id, at);
-        }
-    }
-
     /// Gives the service a (new) name, e.g. after `mv a b` in the scan dir.
     /// Another service holding the name loses it.
     pub fn bind_name(&mut self, id: Id, name: OsString) {
@@ -225,7 +248,6 @@ impl Table {
     pub fn remove(&mut self, id: Id) -> Option<Service> {
         self.get(id)?;
         set_side(&mut self.watches, id, None);
-        set_side(&mut self.restarts, id, None);
         let i = index_of(id);
         // The slot stays (with its new generation) for the next service:
         // dropping it would let a new slot's ids repeat a stale one.
@@ -263,6 +285,152 @@ impl Table {
     pub fn running(&self) -> usize {
         self.supervise_pids().count()
     }
+
+    /// Queues a start of `id`'s supervise (once).
+    pub fn enqueue(&mut self, id: Id) {
+        if let Some(s) = self.get_mut(id) {
+            if !s.queued {
+                s.queued = true;
+                self.queue.push_back(id);
+            }
+        }
+    }
+
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// The next queued service still in the table.
+    pub fn dequeue(&mut self) -> Option<Id> {
+        while let Some(id) = self.queue.pop_front() {
+            if let Some(s) = self.get_mut(id) {
+                s.queued = false;
+                return Some(id);
+            }
+        }
+        // Drained: give back the buffer a big start-up needed.
+        if self.queue.capacity() > 0 {
+            self.queue = VecDeque::new();
+        }
+        None
+    }
+
+    /// Drops every queued start (the shutdown began).
+    pub fn clear_queue(&mut self) {
+        while self.dequeue().is_some() {}
+    }
+
+    /// Could `id` get a supervise now: in the scan directory, none
+    /// running, none queued? (A pending restart is the schedule's.)
+    pub fn startable(&self, id: Id) -> Option<&OsStr> {
+        let s = self.get(id)?;
+        if s.pid.is_some() || s.queued {
+            return None;
+        }
+        s.name.as_deref()
+    }
+
+    /// Services in the scan directory with no supervise and no start
+    /// queued (a full rescan starts them).
+    pub fn idle(&self) -> Vec<Id> {
+        self.services()
+            .filter(|(_, s)| s.name.is_some() && s.pid.is_none() && !s.queued)
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// The supervise `pid` exited.
+    pub fn on_exit(&mut self, pid: i32) -> Exited {
+        let Some(id) = self.by_pid(pid) else {
+            return Exited::NotOurs;
+        };
+        self.set_pid(id, None);
+        let Some(svc) = self.get(id) else {
+            return Exited::NotOurs;
+        };
+        match svc.name.clone() {
+            Some(name) => Exited::Restart {
+                id,
+                name,
+                started: svc.started_at,
+            },
+            None => {
+                // Removed from the scan directory: its supervise is done.
+                self.remove(id);
+                Exited::Removed
+            }
+        }
+    }
+
+    /// Brings the table in line with what the scan directory holds now
+    /// for `names` (sorted, deduplicated): each name with the identity of
+    /// its directory, `None` if it is no service. `still(name)` looks at
+    /// a name again (two names for one directory are one service).
+    ///
+    /// Services are identified by directory identity, so `mv a b` keeps
+    /// b's supervise running, and a directory replaced under the same
+    /// name is a new service.
+    pub fn reconcile(
+        &mut self,
+        names: Vec<(OsString, Option<DevIno>)>,
+        still: &mut dyn FnMut(&OsStr) -> Option<DevIno>,
+    ) -> Reconciled {
+        let mut found = Vec::with_capacity(names.len());
+        let mut detached = Vec::new();
+        for (name, devino) in names {
+            if let Some(id) = self.by_name(&name) {
+                if self.get(id).map(|s| s.devino) != devino {
+                    self.unbind_name(id);
+                    detached.push(id);
+                }
+            }
+            if let Some(d) = devino {
+                found.push((name, d));
+            }
+        }
+        let mut out = Reconciled::default();
+        for (name, d) in found {
+            if self.by_name(&name).is_some() {
+                continue;
+            }
+            match self.by_devino(d) {
+                Some(id) => {
+                    let other = self.get(id).and_then(|s| s.name.clone());
+                    if other.is_some_and(|o| still(&o) == Some(d)) {
+                        // Two names for one directory: one service.
+                        continue;
+                    }
+                    self.bind_name(id, name);
+                }
+                None => out.new.push(self.insert(name, d)),
+            }
+        }
+        out.gone = detached
+            .into_iter()
+            .filter(|&id| self.get(id).is_some_and(|s| s.name.is_none()))
+            .collect();
+        out
+    }
+
+    /// The service left the scan directory: forget its identity (a new
+    /// directory with it is a new service) and its pipes and watches (the
+    /// caller closes what they name), and stop or remove it.
+    pub fn retire(&mut self, id: Id) -> Retired {
+        self.forget_devino(id);
+        self.set_watch(id, None);
+        let Some(svc) = self.get_mut(id) else {
+            return Retired::Removed;
+        };
+        svc.log_pipe = None;
+        svc.prefix_pipes = None;
+        match svc.pid {
+            Some(pid) => Retired::Stop(pid),
+            None => {
+                self.remove(id);
+                Retired::Removed
+            }
+        }
+    }
 }
 
 /// The identity of a retired service: no directory has inode 0.
@@ -293,5 +461,111 @@ mod tests {
         assert!(t.ids().is_empty());
         assert_eq!(t.by_pid(101), None);
         assert_eq!(t.by_devino((1, 10)), None);
+    }
+
+    fn entries(list: &[(&str, Option<DevIno>)]) -> Vec<(OsString, Option<DevIno>)> {
+        list.iter().map(|&(n, d)| (OsString::from(n), d)).collect()
+    }
+
+    #[test]
+    fn new_directories_are_new_services_and_removed_ones_retire() {
+        let mut t = Table::default();
+        let r = t.reconcile(
+            entries(&[("a", Some((1, 1))), ("b", Some((1, 2)))]),
+            &mut |_| None,
+        );
+        assert_eq!(r.new.len(), 2);
+        let a = t.by_name(OsStr::new("a")).unwrap();
+        t.set_pid(a, Some(10));
+        let r = t.reconcile(entries(&[("a", None)]), &mut |_| None);
+        assert_eq!(
+            r,
+            Reconciled {
+                new: vec![],
+                gone: vec![a]
+            }
+        );
+        assert_eq!(t.retire(a), Retired::Stop(10));
+        assert_eq!(t.by_devino((1, 1)), None, "a new directory there is new");
+        assert_eq!(t.on_exit(10), Exited::Removed);
+        assert!(t.get(a).is_none());
+        let b = t.by_name(OsStr::new("b")).unwrap();
+        t.reconcile(entries(&[("b", None)]), &mut |_| None);
+        assert_eq!(t.retire(b), Retired::Removed);
+        assert!(t.ids().is_empty());
+    }
+
+    #[test]
+    fn a_rename_keeps_the_service() {
+        let mut t = Table::default();
+        t.reconcile(entries(&[("a", Some((1, 1)))]), &mut |_| None);
+        let a = t.by_name(OsStr::new("a")).unwrap();
+        t.set_pid(a, Some(10));
+        // mv a b: both names reported; a is gone, b has a's identity.
+        let r = t.reconcile(entries(&[("a", None), ("b", Some((1, 1)))]), &mut |_| None);
+        assert_eq!(r, Reconciled::default());
+        assert_eq!(t.by_name(OsStr::new("b")), Some(a));
+        assert_eq!(t.get(a).unwrap().pid, Some(10));
+    }
+
+    #[test]
+    fn two_names_for_one_directory_are_one_service() {
+        let mut t = Table::default();
+        t.reconcile(entries(&[("a", Some((1, 1)))]), &mut |_| None);
+        // `ln -s a link`: a still is that directory.
+        let r = t.reconcile(entries(&[("link", Some((1, 1)))]), &mut |_| Some((1, 1)));
+        assert_eq!(r, Reconciled::default());
+        assert_eq!(t.by_name(OsStr::new("link")), None);
+        assert_eq!(t.name_count(), 1);
+    }
+
+    #[test]
+    fn a_directory_replaced_under_its_name_is_a_new_service() {
+        let mut t = Table::default();
+        t.reconcile(entries(&[("a", Some((1, 1)))]), &mut |_| None);
+        let old = t.by_name(OsStr::new("a")).unwrap();
+        let r = t.reconcile(entries(&[("a", Some((1, 9)))]), &mut |_| None);
+        assert_eq!(r.gone, [old]);
+        assert_eq!(r.new.len(), 1);
+        assert_ne!(r.new[0], old);
+    }
+
+    #[test]
+    fn exits_restart_services_still_there() {
+        let mut t = Table::default();
+        let a = t.insert("a".into(), (1, 1));
+        let t0 = Instant::now();
+        t.get_mut(a).unwrap().started_at = Some(t0);
+        t.set_pid(a, Some(7));
+        assert_eq!(t.on_exit(8), Exited::NotOurs);
+        assert_eq!(
+            t.on_exit(7),
+            Exited::Restart {
+                id: a,
+                name: "a".into(),
+                started: Some(t0)
+            }
+        );
+        assert_eq!(t.startable(a), Some(OsStr::new("a")));
+        assert_eq!(t.idle(), [a]);
+    }
+
+    #[test]
+    fn the_queue_starts_each_service_once_and_skips_removed_ones() {
+        let mut t = Table::default();
+        let a = t.insert("a".into(), (1, 1));
+        let b = t.insert("b".into(), (1, 2));
+        t.enqueue(a);
+        t.enqueue(a);
+        t.enqueue(b);
+        assert_eq!(t.startable(a), None, "queued");
+        assert!(t.idle().is_empty());
+        t.remove(a);
+        assert_eq!(t.dequeue(), Some(b));
+        assert_eq!(t.dequeue(), None);
+        assert_eq!(t.queue_len(), 0);
+        t.enqueue(b);
+        t.clear_queue();
+        assert_eq!(t.startable(b), Some(OsStr::new("b")));
     }
 }
