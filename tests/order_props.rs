@@ -535,7 +535,7 @@ fn figures_for_a_thousand_services() {
     let mut p = Planner::new(g, None, Config::default(), now);
     let mut queue: Vec<Event> = Vec::new();
     let mut steps = 0u32;
-    let mut feed = |acts: Vec<Action>, queue: &mut Vec<Event>| {
+    let feed = |acts: Vec<Action>, queue: &mut Vec<Event>| {
         for a in acts {
             match a {
                 Action::Start(n) => queue.push(Event::Started(n)),
