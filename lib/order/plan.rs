@@ -429,8 +429,13 @@ impl Planner {
         match (kind, phase) {
             (
                 Some(NodeKind::Oneshot { .. } | NodeKind::External),
-                Some(Phase::Starting { .. } | Phase::Waiting),
-            ) if self.shutdown.is_none() => {
+                Some(Phase::Starting { .. }),
+            )
+            // An external name has no start of ours to wait for; a
+            // oneshot's result counts only for an `up` the planner ran.
+            | (Some(NodeKind::External), Some(Phase::Waiting))
+                if self.shutdown.is_none() =>
+            {
                 if outcome.is_success() {
                     self.set(name, Phase::Up, now);
                 } else {

@@ -598,3 +598,18 @@ fn timeout_down_kills_one_service_and_shutdown_goes_on() {
     assert_eq!(acts[0], Action::Kill("a".into()));
     assert_eq!(acts.last(), Some(&Action::Done));
 }
+
+#[test]
+fn a_result_for_a_oneshot_that_was_not_run_is_ignored() {
+    let mut p = planner(vec![oneshot("a", &[]), oneshot("b", &["a"])], Policy::Stop);
+    assert_eq!(p.step(Event::Tick, t(0)), [up("a")]);
+    // b's up was never run: a stray result for it changes nothing.
+    assert_eq!(p.step(ok("b"), t(1)), []);
+    assert_eq!(
+        p.view("b"),
+        View::Waiting {
+            waiting_for: vec!["a".into()]
+        }
+    );
+    assert_eq!(p.step(ok("a"), t(2)), [up("b")]);
+}
