@@ -379,7 +379,9 @@ fn chroot_uses_the_new_roots_passwd_and_group_files() {
     if skip_unless_root() {
         return;
     }
-    require_runit();
+    if skip_unless_runit() {
+        return;
+    }
     let sb = Sandbox::new("chroot");
     let root = sb.path().join("root");
     make_root(&root, &["/usr/bin/id", "/usr/bin/env"]);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{is_root, run_test_child, TempDir};
+use common::{run_test_child, TempDir};
 use std::ffi::OsStr;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -108,8 +108,7 @@ fn prepare_helper() {
 
 macro_rules! needs_root {
     () => {
-        if !is_root() {
-            eprintln!("skipped: needs root");
+        if !common::require(&[common::Need::Root]) {
             return;
         }
     };

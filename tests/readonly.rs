@@ -23,8 +23,7 @@ const T: Duration = Duration::from_secs(10);
 
 /// Runs helper test `name` in fresh mount and PID namespaces.
 fn in_namespaces(name: &str, area: &Path) {
-    if !common::is_root() {
-        eprintln!("skipped: needs root (mounts)");
+    if !common::require(&[common::Need::Root]) {
         return;
     }
     let exe = std::env::current_exe().unwrap();
@@ -407,8 +406,7 @@ fn ns_exec(init: u32, scan: &Path, args: &[&str]) -> Output {
 
 #[test]
 fn svscan_as_init_with_read_only_scan_dir_and_noexec_run() {
-    if !common::is_root() {
-        eprintln!("skipped: needs root (namespaces)");
+    if !common::require(&[common::Need::Root]) {
         return;
     }
     let tmp = TempDir::new("ro-svscan");

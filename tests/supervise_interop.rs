@@ -187,6 +187,9 @@ fn transcript(which: Which, tmp: &TempDir) -> String {
 
 #[test]
 fn sv_output_is_the_same_for_runsv_and_supervise() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("sup-interop");
     let runsv = transcript(Which::Runsv, &tmp);
     let ours = transcript(Which::Svkit, &tmp);
@@ -201,6 +204,9 @@ fn sv_output_is_the_same_for_runsv_and_supervise() {
 
 #[test]
 fn sv_reports_a_killed_supervise_as_not_running() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("sup-interop-dead");
     write_script(tmp.join("s/run"), "#!/bin/sh\nexec sleep 1000\n");
     let dir = tmp.join("s");
@@ -217,6 +223,9 @@ fn sv_reports_a_killed_supervise_as_not_running() {
 
 #[test]
 fn daemontools_svstat_and_svok_read_our_files() {
+    if !common::require(&[common::Need::Daemontools]) {
+        return;
+    }
     if Command::new("svok").arg("/nonexistent").output().is_err() {
         eprintln!("skipped: daemontools not installed");
         return;

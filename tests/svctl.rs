@@ -68,6 +68,9 @@ fn help_and_version() {
 
 #[test]
 fn status_without_service_lists_svdir() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("list");
     let root = tmp.path();
     let b = service(root, "b", "exec sleep 1000");
@@ -184,6 +187,9 @@ fn valid_json(s: &str) -> bool {
 
 #[test]
 fn json_status() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("json");
     let root = tmp.path();
     let web = service(root, "web", "exec sleep 1000");
@@ -219,6 +225,9 @@ fn json_status() {
 
 #[test]
 fn ready_probe_and_wait() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("ready");
     let root = tmp.path();
     let web = service(root, "web", "exec sleep 1000");
@@ -256,6 +265,9 @@ fn ready_probe_and_wait() {
 
 #[test]
 fn check_failures_are_failures() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("chk");
     let root = tmp.path();
     let noexec = service(root, "noexec", "exec sleep 1000");
@@ -295,6 +307,9 @@ fn check_failures_are_failures() {
 
 #[test]
 fn hanging_check_is_killed_at_the_deadline() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("hang");
     let root = tmp.path();
     let web = service(root, "web", "exec sleep 1000");
@@ -321,6 +336,9 @@ fn hanging_check_is_killed_at_the_deadline() {
 
 #[test]
 fn waits_for_a_supervisor_that_starts_later() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("late");
     let root = tmp.path();
     let web = service(root, "web", "exec sleep 1000");
@@ -357,6 +375,9 @@ fn waits_for_a_supervisor_that_starts_later() {
 
 #[test]
 fn restart_reports_the_new_process_only() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("restart");
     let root = tmp.path();
     let web = service(root, "web", "exec sleep 1000");
@@ -377,6 +398,9 @@ fn restart_reports_the_new_process_only() {
 
 #[test]
 fn start_never_prints_the_stale_want_down() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("stale");
     let root = tmp.path();
     let web = service(root, "web", "trap '' TERM\nexec sleep 1000");
@@ -395,6 +419,9 @@ fn start_never_prints_the_stale_want_down() {
 
 #[test]
 fn trailing_slash_means_cwd_also_while_waiting() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("slash");
     let web = service(&tmp.join("x"), "web", "exec sleep 1000");
     let _g = runsv(&web);
@@ -427,6 +454,9 @@ fn voluntary_switches(pid: u32) -> Option<u64> {
 
 #[test]
 fn waiting_idle_means_no_wakeups() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("idle");
     let root = tmp.path();
     let web = service(root, "web", "trap '' TERM\nexec sleep 1000");
@@ -462,6 +492,9 @@ fn waiting_idle_means_no_wakeups() {
 
 #[test]
 fn waits_through_a_dangling_supervise_symlink() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("symlink");
     let root = tmp.join("sv");
     let web = service(&root, "web", "exec sleep 1000");
@@ -497,6 +530,9 @@ fn called_as_sv_it_is_the_normal_tool() {
 
 #[test]
 fn stale_svkit_status_left_behind_is_ignored() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("stale-ext");
     let root = tmp.path();
     let web = service(root, "web", "exec sleep 1000");

@@ -71,8 +71,7 @@ fn exec_runs_the_command_with_the_captured_environment() {
 
 #[test]
 fn exec_as_another_user_sets_ids_and_home() {
-    if !common::is_root() {
-        eprintln!("skipped: needs root");
+    if !common::require(&[common::Need::Root]) {
         return;
     }
     let rd = rundir_with_dump("exec-user");

@@ -44,6 +44,9 @@ impl Pair {
 
 #[test]
 fn commands_print_what_sv_prints() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     // HUP and ALRM are ignored so that `hup`, `reload` and `alarm` leave
     // the process running: otherwise the status printed right after them
     // depends on whether the restart throttle has passed yet, for sv and
@@ -95,6 +98,9 @@ fn commands_print_what_sv_prints() {
 
 #[test]
 fn svwait_and_w_set_the_wait() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("svwait");
     let web = service(tmp.path(), "web", "exec sleep 1000");
     write_script(web.join("check"), "#!/bin/sh\nexit 1\n");
@@ -127,6 +133,9 @@ fn svwait_and_w_set_the_wait() {
 
 #[test]
 fn exit_after_commands() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let p = pair("exit", |root| {
         service(root, "web", "exec sleep 1000");
     });
@@ -140,6 +149,9 @@ fn exit_after_commands() {
 
 #[test]
 fn force_stop_kills_a_service_ignoring_term() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let p = pair("force", |root| {
         service(root, "stubborn", "trap '' TERM\nexec sleep 1000");
     });
@@ -165,6 +177,9 @@ fn force_stop_kills_a_service_ignoring_term() {
 
 #[test]
 fn check_script_decides_like_sv() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let p = pair("check", |root| {
         let dir = service(root, "web", "exec sleep 1000");
         write_script(dir.join("check"), "#!/bin/sh\ntest -e ./healthy\n");
@@ -183,6 +198,9 @@ fn check_script_decides_like_sv() {
 
 #[test]
 fn status_with_log_and_down_file() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let p = pair("log", |root| {
         let dir = service(root, "app", "exec sleep 1000");
         service(&dir, "log", "exec cat >/dev/null");
@@ -200,6 +218,9 @@ fn status_with_log_and_down_file() {
 
 #[test]
 fn error_cases_match_sv() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("errors");
     let root = tmp.path();
     std::fs::create_dir_all(root.join("nosup")).unwrap();
@@ -245,6 +266,9 @@ fn error_cases_match_sv() {
 
 #[test]
 fn usage_errors_match_sv() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("usage");
     for args in [
         &["bogus", "x"][..],
@@ -265,6 +289,9 @@ fn usage_errors_match_sv() {
 
 #[test]
 fn daemontools_status_is_readable() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     use nix::fcntl::{open, OFlag};
     use nix::sys::stat::Mode;
     let tmp = TempDir::new("dt");
@@ -295,6 +322,9 @@ fn daemontools_status_is_readable() {
 
 #[test]
 fn lsb_mode_exit_codes() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("lsb");
     let svdir = tmp.join("sv");
     let web = service(&svdir, "web", "exec sleep 1000");

@@ -11,6 +11,9 @@ use svctl_common::*;
 
 #[test]
 fn sv_and_svctl_print_the_same_for_our_supervise() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("ours-same");
     let make = |root: &std::path::Path| {
         let dir = service(root, "web", "exec sleep 1000");

@@ -52,6 +52,9 @@ fn text(p: &std::path::Path) -> String {
 
 #[test]
 fn same_files_sizes_and_lines_under_size_rotation() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("svlogdiff-size");
     let [(a, _), (b, _)] = both(&tmp, &[], "s2000\nn4\n", &input());
     assert_eq!(file_kinds(&a), file_kinds(&b));
@@ -75,6 +78,9 @@ fn same_files_sizes_and_lines_under_size_rotation() {
 
 #[test]
 fn same_selection_prefix_stamps_and_stderr_copies() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("svlogdiff-select");
     let config = "pPFX: \n-*skip*\n+skip this 80\ne*ERR*\n";
     let [(a, oa), (b, ob)] = both(&tmp, &["-tt"], config, &input());
@@ -104,6 +110,9 @@ fn same_selection_prefix_stamps_and_stderr_copies() {
 
 #[test]
 fn same_tai64n_and_iso_shapes() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     for (flag, check) in [("-t", 0u8), ("-ttt", 1)] {
         let tmp = TempDir::new("svlogdiff-stamp");
         let [(a, _), (b, _)] = both(&tmp, &[flag], "", b"hello\nworld\n");
@@ -122,6 +131,9 @@ fn same_tai64n_and_iso_shapes() {
 
 #[test]
 fn same_replacement_and_long_line_cut_for_stderr() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("svlogdiff-repl");
     let mut data = b"tab\there\x01ctl abc\n".to_vec();
     data.extend(vec![b'x'; 30]);
@@ -138,6 +150,9 @@ fn same_replacement_and_long_line_cut_for_stderr() {
 
 #[test]
 fn same_processor_results() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("svlogdiff-proc");
     // processor: upper-case the file, count runs in state
     let config = "s300\n!tr a-z A-Z; n=$(cat <&4); echo $((n+1)) >&5\n";
@@ -159,6 +174,9 @@ fn same_processor_results() {
 
 #[test]
 fn same_udp_datagrams() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("svlogdiff-udp");
     let recv = |_: ()| {
         let s = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -194,6 +212,9 @@ fn same_udp_datagrams() {
 
 #[test]
 fn same_salvage_of_unclosed_current() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("svlogdiff-salvage");
     let mut kinds = Vec::new();
     for prog in ["svlogd", "svlog"] {
@@ -223,6 +244,9 @@ fn same_salvage_of_unclosed_current() {
 
 #[test]
 fn final_line_without_newline_svlogd_drops_svlog_keeps() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("svlogdiff-q14");
     let [(a, _), (b, _)] = both(&tmp, &[], "", b"a\nb-no-newline");
     assert_eq!(text(&a.join("current")), "a\n");
@@ -231,6 +255,9 @@ fn final_line_without_newline_svlogd_drops_svlog_keeps() {
 
 #[test]
 fn same_split_of_lines_longer_than_s() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let tmp = TempDir::new("svlogdiff-split");
     let data: Vec<u8> = (0..12)
         .flat_map(|i| format!("{i:02}{}\n", "y".repeat(147)).into_bytes())
@@ -256,6 +283,9 @@ fn same_split_of_lines_longer_than_s() {
 /// stamps and a `p` prefix (records copied per chunk).
 #[test]
 fn same_files_for_megabytes_across_rotations() {
+    if !common::require(&[common::Need::Runit]) {
+        return;
+    }
     let mut data = Vec::new();
     let mut i: u64 = 0;
     while data.len() < 7_000_000 {

@@ -128,6 +128,9 @@ fn writer(w: fs::File) -> std::thread::JoinHandle<()> {
 
 #[test]
 fn full_disk_pauses_blocks_the_writer_and_resumes_without_loss() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let tmp = TempDir::new("svlog-full");
     let mnt = tmp.join("mnt");
     let fsys = Tmpfs::mount(&mnt, "256k");
@@ -152,6 +155,9 @@ fn full_disk_pauses_blocks_the_writer_and_resumes_without_loss() {
 
 #[test]
 fn term_while_paused_exits_and_keeps_the_data() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let tmp = TempDir::new("svlog-fullterm");
     let mnt = tmp.join("mnt");
     let _fs = Tmpfs::mount(&mnt, "256k");
@@ -191,6 +197,9 @@ fn term_while_paused_exits_and_keeps_the_data() {
 
 #[test]
 fn keep_min_deletes_old_files_instead_of_pausing() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let tmp = TempDir::new("svlog-fulln");
     let mnt = tmp.join("mnt");
     let _fs = Tmpfs::mount(&mnt, "256k");

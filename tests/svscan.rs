@@ -13,6 +13,9 @@ use svscan_harness::*;
 
 #[test]
 fn picks_up_new_services_and_stops_removed_ones() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-pickup");
     a.sleeper("first");
@@ -102,6 +105,9 @@ fn picks_up_new_services_and_stops_removed_ones() {
 
 #[test]
 fn service_ignoring_term_is_killed_at_the_deadline() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-deadline");
     // The ignored disposition survives exec, so sleep ignores TERM too.
@@ -140,6 +146,9 @@ fn service_ignoring_term_is_killed_at_the_deadline() {
 
 #[test]
 fn second_term_skips_to_the_kill() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-term2");
     a.service(
@@ -162,6 +171,9 @@ fn second_term_skips_to_the_kill() {
 
 #[test]
 fn orphans_are_reaped_as_pid1() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-orphans");
     // 200 double-forked children: each subshell exits at once, leaving its
@@ -197,6 +209,9 @@ fn orphans_are_reaped_as_pid1() {
 
 #[test]
 fn sigkill_of_a_supervise_does_not_duplicate_its_service() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-adopt");
     let svc = a.sleeper("one");
@@ -246,6 +261,9 @@ fn svkit_ok(dir: &std::path::Path) -> bool {
 
 #[test]
 fn final_log_line_written_on_term_survives_shutdown() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-drain");
     let logfile = a.trace("log.txt");
@@ -277,6 +295,9 @@ fn final_log_line_written_on_term_survives_shutdown() {
 
 #[test]
 fn term_during_startup_completes_within_the_deadline() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-race");
     for i in 0..20 {
@@ -319,6 +340,9 @@ fn term_during_startup_completes_within_the_deadline() {
 
 #[test]
 fn a_thousand_services_start_and_stop_cleanly() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = exclusive();
     let a = Area::new("svscan-1000");
     let up = a.tmp.join("up");
@@ -352,6 +376,9 @@ fn a_thousand_services_start_and_stop_cleanly() {
 
 #[test]
 fn idle_svscan_does_not_wake_up() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-idle");
     for i in 0..20 {
@@ -389,6 +416,9 @@ fn idle_svscan_does_not_wake_up() {
 
 #[test]
 fn a_dead_supervise_is_restarted() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-respawn");
     a.sleeper("svc");
@@ -416,6 +446,9 @@ fn a_dead_supervise_is_restarted() {
 
 #[test]
 fn hup_rescans_without_inotify_and_job_control_signals_are_ignored() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-hup");
     // --no-inotify with a long interval: only the HUP can find the service.
@@ -454,6 +487,9 @@ fn hup_rescans_without_inotify_and_job_control_signals_are_ignored() {
 
 #[test]
 fn second_svscan_on_the_same_directory_is_refused() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-lock");
     a.sleeper("svc");
@@ -518,6 +554,9 @@ fn bad_usage_is_refused() {
 
 #[test]
 fn subreaper_below_another_init_spares_outsiders() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-subreaper");
     // The service leaves an escaped straggler behind (setsid, own session).
@@ -563,6 +602,9 @@ fn subreaper_below_another_init_spares_outsiders() {
 
 #[test]
 fn main_command_exit_ends_svscan_with_its_code() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-cmd");
     let trace = a.trace("events");
@@ -613,6 +655,9 @@ fn main_command_exit_ends_svscan_with_its_code() {
 
 #[test]
 fn term_reaches_the_main_command_and_its_code_is_kept() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-cmdterm");
     let trace = a.trace("events");
@@ -635,6 +680,9 @@ fn term_reaches_the_main_command_and_its_code_is_kept() {
 
 #[test]
 fn log_pipe_held_by_svscan_loses_no_line_when_supervise_and_logger_die() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-logpipe");
     let logfile = a.trace("log.txt");
@@ -759,6 +807,9 @@ fn cmdline(pid: u32) -> Vec<String> {
 
 #[test]
 fn svscan_execs_the_supervise_next_to_it_which_holds_none_of_svscans_descriptors() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-sibling");
     // Built aside with its log/ and renamed in, so its supervise gets a
@@ -817,6 +868,9 @@ fn svscan_execs_the_supervise_next_to_it_which_holds_none_of_svscans_descriptors
 
 #[test]
 fn a_missing_supervise_is_one_clear_fatal_error() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-nosup");
     a.sleeper("svc");
@@ -835,6 +889,9 @@ fn a_missing_supervise_is_one_clear_fatal_error() {
 
 #[test]
 fn supervise_option_execs_that_program() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("svscan-exec");
     a.sleeper("svc");

@@ -55,6 +55,9 @@ fn script(a: &Area, rel: &str, body: &str) {
 
 #[test]
 fn essential_service_exit_stops_the_container_with_its_code_within_a_second() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("life-essential");
     let ev = a.trace("events");
@@ -104,6 +107,9 @@ fn essential_service_exit_stops_the_container_with_its_code_within_a_second() {
 
 #[test]
 fn essential_by_name_and_limit_mode() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("life-essential-limit");
     let ev = a.trace("events");
@@ -137,6 +143,9 @@ fn essential_by_name_and_limit_mode() {
 
 #[test]
 fn failing_init_script_stops_the_container_and_no_service_starts() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("life-initfail");
     let ev = a.trace("events");
@@ -178,6 +187,9 @@ fn failing_init_script_stops_the_container_and_no_service_starts() {
 
 #[test]
 fn environment_from_runtime_static_dir_and_init_scripts_reaches_services() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("life-env");
     let envdir = a.tmp.join("envdir");
@@ -252,6 +264,9 @@ fn environment_from_runtime_static_dir_and_init_scripts_reaches_services() {
 
 #[test]
 fn term_during_init_scripts_completes_within_the_deadline() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("life-initterm");
     let ev = a.trace("events");
@@ -284,6 +299,9 @@ fn term_during_init_scripts_completes_within_the_deadline() {
 
 #[test]
 fn shutdown_hooks_run_around_the_service_stop_and_are_bounded() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("life-hooks");
     let ev = a.trace("events");
@@ -324,6 +342,9 @@ fn shutdown_hooks_run_around_the_service_stop_and_are_bounded() {
 
 #[test]
 fn svctl_halt_7_stops_the_container_with_7() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("life-halt");
     let rundir = a.rundir();
@@ -348,6 +369,9 @@ fn svctl_halt_7_stops_the_container_with_7() {
 
 #[test]
 fn wait_ready_gates_the_main_command() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("life-ready");
     let ev = a.trace("events");
@@ -430,6 +454,9 @@ fn wait_ready_gates_the_main_command() {
 
 #[test]
 fn log_prefix_keeps_every_line_whole_and_stderr_apart() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("life-prefix");
     const N: usize = 20_000;
@@ -497,6 +524,9 @@ fn log_prefix_keeps_every_line_whole_and_stderr_apart() {
 
 #[test]
 fn without_log_prefix_services_write_straight_through() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("life-noprefix");
     a.service(
@@ -565,6 +595,9 @@ fn bad_lifecycle_settings_are_refused() {
 
 #[test]
 fn essential_service_in_a_read_only_scan_directory() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
     let _load = shared();
     let a = Area::new("life-ro-essential");
     let go = a.trace("go");

@@ -22,20 +22,15 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// Tests that change users, limits and roots need root (CI runs as root).
+/// Tests that change users, limits and roots need root (CI runs as root):
+/// `true` means skip (said once, see `common::require`).
 pub fn skip_unless_root() -> bool {
-    if !is_root() {
-        eprintln!("skipped: needs root");
-        return true;
-    }
-    false
+    !common::require(&[common::Need::Root])
 }
 
-pub fn require_runit() {
-    assert!(
-        Path::new(RUNIT).exists(),
-        "runit's chpst is needed at {RUNIT} (apt-get install runit)"
-    );
+/// Differential tests need runit's chpst at [`RUNIT`]: `true` means skip.
+pub fn skip_unless_runit() -> bool {
+    !common::require(&[common::Need::Runit]) || !Path::new(RUNIT).exists()
 }
 
 /// Exit code (None = killed by a signal), stderr, and stdout.

@@ -47,11 +47,15 @@ pub struct Images {
 }
 
 /// Builds every image once per test run; each test gets the same result
-/// (a failed build fails every test with the build's message).
-pub fn images() -> &'static Images {
+/// (a failed build fails every test with the build's message). `None`:
+/// no root or no engine, the test is skipped (see `common::require`).
+pub fn images() -> Option<&'static Images> {
     static IMAGES: OnceLock<Result<Images, String>> = OnceLock::new();
+    if !common::require(&[common::Need::Root, common::Need::Docker]) {
+        return None;
+    }
     match IMAGES.get_or_init(build_images) {
-        Ok(images) => images,
+        Ok(images) => Some(images),
         Err(why) => panic!("{why}"),
     }
 }
