@@ -24,6 +24,7 @@ pub mod exit;
 pub mod inotify;
 pub mod msg;
 pub mod procfs;
+pub mod safedir;
 pub mod spawn;
 pub mod sys;
 

@@ -1,0 +1,148 @@
+//! Opening directories: the base (judged), and subdirectories beneath a
+//! verified one (created or reused, never through a symbolic link).
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use rustix::fs::{AtFlags, Mode, OFlags, Stat, CWD};
+use rustix::io::Errno;
+
+use super::error::{Error, Kind, Refusal};
+use super::trust::{self, Verdict};
+use super::{euid, Create, Dir};
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::CLOEXEC)
+    .union(OFlags::NOCTTY);
+
+pub(super) fn open_base(base: &Path) -> Result<(Dir, Verdict), Error> {
+    let fd = rustix::fs::openat(CWD, base, DIR_FLAGS, Mode::empty())
+        .map_err(|e| Error::sys(base.to_path_buf(), "open directory", e))?;
+    let st = rustix::fs::fstat(&fd).map_err(|e| Error::sys(base.to_path_buf(), "fstat", e))?;
+    let verdict = trust::judge(st.st_mode, st.st_uid, euid());
+    Ok((
+        Dir {
+            fd,
+            path: base.to_path_buf(),
+        },
+        verdict,
+    ))
+}
+
+/// Checks that `name` is one plain component: `openat` would otherwise
+/// walk out of the directory (`..`, `a/b`, an absolute path).
+pub(super) fn check_name(dir: &Dir, name: &OsStr) -> Result<(), Error> {
+    let b = name.as_bytes();
+    if b.is_empty() || b == b"." || b == b".." || b.contains(&b'/') || b.contains(&0) {
+        return Err(Error::new(dir.entry_path(name), Refusal::BadName));
+    }
+    Ok(())
+}
+
+/// Turns a failed `openat(O_NOFOLLOW ...)` into the refusal that says what
+/// the entry really is: ELOOP is a symbolic link; ENOTDIR (with
+/// `O_DIRECTORY`) is something else, which `fstatat` names.
+pub(super) fn open_failure(dir: &Dir, name: &OsStr, op: &'static str, e: Errno) -> Error {
+    let path = dir.entry_path(name);
+    match e {
+        Errno::LOOP => Error::new(path, Refusal::Symlink),
+        Errno::NOTDIR => match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => Error::new(
+                path,
+                Refusal::WrongKind {
+                    found: Kind::of_mode(st.st_mode),
+                    want: Kind::Directory,
+                },
+            ),
+            Err(e) => Error::sys(path, op, e),
+        },
+        e => Error::sys(path, op, e),
+    }
+}
+
+/// The checks for something svkit owns and uses: its type, owner
+/// (svkit's effective uid), a single name, and the permission bits
+/// exactly `want_mode` (when given).
+pub(super) fn verify_owned(
+    path: &Path,
+    st: &Stat,
+    want: Kind,
+    want_mode: Option<u32>,
+) -> Result<(), Error> {
+    let found = Kind::of_mode(st.st_mode);
+    if found != want {
+        return Err(Error::new(path.into(), Refusal::WrongKind { found, want }));
+    }
+    let me = euid();
+    if st.st_uid != me {
+        return Err(Error::new(
+            path.into(),
+            Refusal::WrongOwner {
+                uid: st.st_uid,
+                want: me,
+            },
+        ));
+    }
+    if want != Kind::Directory && st.st_nlink > 1 {
+        return Err(Error::new(
+            path.into(),
+            Refusal::HardLinked {
+                links: st.st_nlink as u64,
+            },
+        ));
+    }
+    let mode = st.st_mode & 0o7777;
+    match want_mode {
+        Some(w) if mode != w => Err(Error::new(
+            path.into(),
+            Refusal::WrongMode { mode, want: w },
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl Dir {
+    /// Opens (and with [`Create::IfMissing`] first creates) the
+    /// subdirectory `name` and verifies the opened fd: a directory, owned
+    /// by us, mode exactly `mode`. A symbolic link in its place, or a
+    /// directory someone else made, is refused, never used.
+    pub fn subdir(&self, name: impl AsRef<OsStr>, mode: u32, create: Create) -> Result<Dir, Error> {
+        let name = name.as_ref();
+        check_name(self, name)?;
+        let path = self.entry_path(name);
+        let created = match create {
+            Create::No => false,
+            Create::IfMissing => match rustix::fs::mkdirat(self, name, Mode::from_raw_mode(mode)) {
+                Ok(()) => true,
+                Err(Errno::EXIST) => false,
+                Err(e) => return Err(Error::sys(path, "mkdir", e)),
+            },
+        };
+        let fd = rustix::fs::openat(self, name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty())
+            .map_err(|e| open_failure(self, name, "open directory", e))?;
+        let dir = Dir { fd, path };
+        if created {
+            // The umask may have taken bits away; the mode is ours to set.
+            // Through the fd: whatever now sits at the name, this is the
+            // directory we opened (and is verified below).
+            rustix::fs::fchmod(&dir, Mode::from_raw_mode(mode))
+                .map_err(|e| Error::sys(dir.path.clone(), "chmod", e))?;
+        }
+        let st = rustix::fs::fstat(&dir).map_err(|e| Error::sys(dir.path.clone(), "fstat", e))?;
+        verify_owned(&dir.path, &st, Kind::Directory, Some(mode))?;
+        Ok(dir)
+    }
+
+    /// Removes the entry `name` (a file, FIFO or symbolic link: the name
+    /// goes, never what a link points to). ENOENT is not an error.
+    pub fn remove(&self, name: impl AsRef<OsStr>) -> Result<(), Error> {
+        let name = name.as_ref();
+        check_name(self, name)?;
+        match rustix::fs::unlinkat(self, name, AtFlags::empty()) {
+            Ok(()) | Err(Errno::NOENT) => Ok(()),
+            Err(e) => Err(Error::sys(self.entry_path(name), "unlink", e)),
+        }
+    }
+}
