@@ -108,3 +108,10 @@ pub(crate) fn errno_of(e: &std::io::Error) -> rustix::io::Errno {
 pub(crate) fn euid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
+
+/// The link count as u64: `st_nlink` is u64 on x86_64 but u32 on some
+/// 32-bit targets.
+#[allow(clippy::unnecessary_cast)]
+pub(crate) fn nlink(st: &rustix::fs::Stat) -> u64 {
+    st.st_nlink as u64
+}

@@ -10,7 +10,7 @@ use rustix::io::Errno;
 
 use super::error::{Error, Kind, Refusal};
 use super::trust::{self, Verdict};
-use super::{euid, Create, Dir};
+use super::{euid, nlink, Create, Dir};
 
 const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)
@@ -48,7 +48,12 @@ pub(super) fn open_failure(dir: &Dir, name: &OsStr, op: &'static str, e: Errno) 
     let path = dir.entry_path(name);
     match e {
         Errno::LOOP => Error::new(path, Refusal::Symlink),
+        // Linux reports a link opened with O_DIRECTORY|O_NOFOLLOW as
+        // ENOTDIR, not ELOOP.
         Errno::NOTDIR => match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if Kind::of_mode(st.st_mode) == Kind::Symlink => {
+                Error::new(path, Refusal::Symlink)
+            }
             Ok(st) => Error::new(
                 path,
                 Refusal::WrongKind {
@@ -88,9 +93,7 @@ pub(super) fn verify_owned(
     if want != Kind::Directory && st.st_nlink > 1 {
         return Err(Error::new(
             path.into(),
-            Refusal::HardLinked {
-                links: st.st_nlink as u64,
-            },
+            Refusal::HardLinked { links: nlink(st) },
         ));
     }
     let mode = st.st_mode & 0o7777;

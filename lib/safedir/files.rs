@@ -11,7 +11,7 @@ use rustix::io::Errno;
 
 use super::dir::{check_name, open_failure, verify_owned};
 use super::error::{Error, Kind, Refusal};
-use super::{errno_of, euid, Dir};
+use super::{errno_of, euid, nlink, Dir};
 
 /// The suffix of runit's temporary files (`stat.new`, `status.new`).
 const NEW_SUFFIX: &str = ".new";
@@ -148,9 +148,7 @@ fn verify_readable(path: &std::path::Path, st: &rustix::fs::Stat) -> Result<(), 
     if st.st_nlink > 1 {
         return Err(Error::new(
             path.into(),
-            Refusal::HardLinked {
-                links: st.st_nlink as u64,
-            },
+            Refusal::HardLinked { links: nlink(st) },
         ));
     }
     Ok(())
