@@ -126,15 +126,18 @@ impl Dir {
         let fd = rustix::fs::openat(self, name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty())
             .map_err(|e| open_failure(self, name, "open directory", e))?;
         let dir = Dir { fd, path };
+        let stat = |dir: &Dir| {
+            rustix::fs::fstat(dir).map_err(|e| Error::sys(dir.path.clone(), "fstat", e))
+        };
+        // Type and owner before any chmod: in a directory others can
+        // write, the name may already point at someone else's directory.
+        verify_owned(&dir.path, &stat(&dir)?, Kind::Directory, None)?;
         if created {
             // The umask may have taken bits away; the mode is ours to set.
-            // Through the fd: whatever now sits at the name, this is the
-            // directory we opened (and is verified below).
             rustix::fs::fchmod(&dir, Mode::from_raw_mode(mode))
                 .map_err(|e| Error::sys(dir.path.clone(), "chmod", e))?;
         }
-        let st = rustix::fs::fstat(&dir).map_err(|e| Error::sys(dir.path.clone(), "fstat", e))?;
-        verify_owned(&dir.path, &st, Kind::Directory, Some(mode))?;
+        verify_owned(&dir.path, &stat(&dir)?, Kind::Directory, Some(mode))?;
         Ok(dir)
     }
 
