@@ -453,3 +453,29 @@ fn foreign_owned_entries_are_refused() {
     let m = fs::symlink_metadata(t.join("control")).unwrap();
     assert_eq!((m.uid(), m.mode() & 0o7777), (NOBODY, 0o600));
 }
+
+/// The cost of the checks on the hottest path, a status update: prints
+/// the time per `replace` through safedir and through the unchecked
+/// `atomic_file::replace` it supersedes. A measurement, not a decision:
+/// run with `--ignored --nocapture`.
+#[test]
+#[ignore]
+fn bench_status_update() {
+    use std::time::Instant;
+    const N: u32 = 20_000;
+    let t = TempDir::new("safedir-bench");
+    let dir = private(&t);
+    let body = [0u8; 20];
+    let start = Instant::now();
+    for _ in 0..N {
+        dir.replace("status", &body, 0o644).unwrap();
+    }
+    let checked = start.elapsed() / N;
+    let path = t.join("plain");
+    let start = Instant::now();
+    for _ in 0..N {
+        svkit::atomic_file::replace(&path, &body).unwrap();
+    }
+    let plain = start.elapsed() / N;
+    println!("status update: safedir {checked:?}/op, atomic_file {plain:?}/op");
+}
