@@ -316,7 +316,12 @@ fn group_writable_base_gets_a_private_subdirectory() {
     let t = TempDir::new("safedir-shared");
     chmod(t.path(), 0o775);
     let (_, verdict) = safedir::open_base(t.path()).unwrap();
-    assert_eq!(verdict, Verdict::SharedNeedsPrivateSubdir { sticky: false });
+    assert_eq!(
+        verdict,
+        Verdict::SharedNeedsPrivateSubdir {
+            others_can_rename: true
+        }
+    );
     let rt = safedir::runtime_root(t.path(), "svkit", Create::IfMissing).unwrap();
     assert_eq!(rt.path(), t.join("svkit"));
     let m = fs::symlink_metadata(t.join("svkit")).unwrap();
@@ -394,23 +399,54 @@ fn a_lock_file_is_created_and_a_planted_link_refused() {
 // Foreign owners: chown to nobody, so root only.
 
 #[test]
-fn foreign_owned_group_writable_base_is_refused() {
+fn foreign_owned_group_writable_base_gets_a_private_subdirectory() {
+    // Finding 1: owned by another uid, group-writable for a group root is
+    // in, and used as it was.
     if !require(&[Need::Root]) {
         return;
     }
     let t = TempDir::new("safedir-foreignbase");
     chmod(t.path(), 0o770);
     chown_nobody(t.path());
-    let e = safedir::runtime_root(t.path(), "svkit", Create::IfMissing).unwrap_err();
+    let (_, verdict) = safedir::open_base(t.path()).unwrap();
     assert_eq!(
-        e.refusal,
-        Refusal::ForeignOwnedShared {
-            uid: NOBODY,
-            mode: 0o770
+        verdict,
+        Verdict::SharedNeedsPrivateSubdir {
+            others_can_rename: true
         }
     );
-    one_line(&e, t.path());
-    assert!(!t.join("svkit").exists());
+    let rt = safedir::runtime_root(t.path(), "svkit", Create::IfMissing).unwrap();
+    rt.replace("stat", b"run\n", 0o644).unwrap();
+    let m = fs::symlink_metadata(t.join("svkit")).unwrap();
+    assert_eq!((m.uid(), m.mode() & 0o7777), (0, PRIVATE_MODE));
+}
+
+#[test]
+fn a_private_subdirectory_planted_by_the_bases_owner_is_refused() {
+    if !require(&[Need::Root]) {
+        return;
+    }
+    let t = TempDir::new("safedir-foreignsub");
+    chmod(t.path(), 0o770);
+    chown_nobody(t.path());
+    fs::create_dir(t.join("svkit")).unwrap();
+    chmod(&t.join("svkit"), 0o700);
+    chown_nobody(&t.join("svkit"));
+    for create in [Create::IfMissing, Create::No] {
+        let e = safedir::runtime_root(t.path(), "svkit", create).unwrap_err();
+        assert_eq!(
+            e.refusal,
+            Refusal::WrongOwner {
+                uid: NOBODY,
+                want: 0
+            }
+        );
+        let s = one_line(&e, &t.join("svkit"));
+        assert!(s.contains("65534"), "{s}");
+    }
+    // Not chmod-ed on the way.
+    let m = fs::symlink_metadata(t.join("svkit")).unwrap();
+    assert_eq!((m.uid(), m.mode() & 0o7777), (NOBODY, 0o700));
 }
 
 #[test]

@@ -67,13 +67,23 @@ pub(super) fn open_failure(dir: &Dir, name: &OsStr, op: &'static str, e: Errno) 
     }
 }
 
-/// The checks for something svkit owns and uses: its type, owner
-/// (svkit's effective uid), a single name, and the permission bits
-/// exactly `want_mode` (when given).
-pub(super) fn verify_owned(
+/// Whose entries are accepted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Owner {
+    /// Only svkit's effective uid: what it creates, writes or reads from.
+    Us,
+    /// Also root: what a reader (svctl as a user) only looks at.
+    UsOrRoot,
+}
+
+/// The checks for something svkit uses: its type, owner, a single name
+/// (for non-directories), and the permission bits exactly `want_mode`
+/// (when given).
+pub(super) fn verify(
     path: &Path,
     st: &Stat,
     want: Kind,
+    owner: Owner,
     want_mode: Option<u32>,
 ) -> Result<(), Error> {
     let found = Kind::of_mode(st.st_mode);
@@ -81,7 +91,7 @@ pub(super) fn verify_owned(
         return Err(Error::new(path.into(), Refusal::WrongKind { found, want }));
     }
     let me = euid();
-    if st.st_uid != me {
+    if st.st_uid != me && !(owner == Owner::UsOrRoot && st.st_uid == 0) {
         return Err(Error::new(
             path.into(),
             Refusal::WrongOwner {
@@ -110,7 +120,8 @@ impl Dir {
     /// Opens (and with [`Create::IfMissing`] first creates) the
     /// subdirectory `name` and verifies the opened fd: a directory, owned
     /// by us, mode exactly `mode`. A symbolic link in its place, or a
-    /// directory someone else made, is refused, never used.
+    /// directory someone else made, is refused, never used. With
+    /// [`Create::No`] (a reader) a directory of root's is accepted too.
     pub fn subdir(&self, name: impl AsRef<OsStr>, mode: u32, create: Create) -> Result<Dir, Error> {
         let name = name.as_ref();
         check_name(self, name)?;
@@ -131,13 +142,18 @@ impl Dir {
         };
         // Type and owner before any chmod: in a directory others can
         // write, the name may already point at someone else's directory.
-        verify_owned(&dir.path, &stat(&dir)?, Kind::Directory, None)?;
+        // A reader also accepts root's directory (svctl as a user).
+        let owner = match create {
+            Create::IfMissing => Owner::Us,
+            Create::No => Owner::UsOrRoot,
+        };
+        verify(&dir.path, &stat(&dir)?, Kind::Directory, owner, None)?;
         if created {
             // The umask may have taken bits away; the mode is ours to set.
             rustix::fs::fchmod(&dir, Mode::from_raw_mode(mode))
                 .map_err(|e| Error::sys(dir.path.clone(), "chmod", e))?;
         }
-        verify_owned(&dir.path, &stat(&dir)?, Kind::Directory, Some(mode))?;
+        verify(&dir.path, &stat(&dir)?, Kind::Directory, owner, Some(mode))?;
         Ok(dir)
     }
 

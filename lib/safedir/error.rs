@@ -69,9 +69,6 @@ pub enum Refusal {
     /// Permission bits other than the required ones (`mode` and `want`
     /// are the low 12 bits).
     WrongMode { mode: u32, want: u32 },
-    /// A base directory writable by a group or others whose owner is
-    /// neither us nor root: its owner can rename anything beneath it.
-    ForeignOwnedShared { uid: u32, mode: u32 },
     /// A regular file with more than one name: it may be a hard link to a
     /// file elsewhere (`/etc/shadow`), so it is neither read nor written.
     HardLinked { links: u64 },
@@ -97,11 +94,6 @@ impl fmt::Display for Refusal {
             Refusal::WrongMode { mode, want } => {
                 write!(f, "has mode {mode:04o}, not {want:04o}")
             }
-            Refusal::ForeignOwnedShared { uid, mode } => write!(
-                f,
-                "has mode {mode:04o} and is owned by uid {uid} (neither us nor root): \
-                 its owner could replace anything beneath it"
-            ),
             Refusal::HardLinked { links } => {
                 write!(
                     f,

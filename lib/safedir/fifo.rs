@@ -8,9 +8,9 @@ use std::os::fd::OwnedFd;
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
-use super::dir::{check_name, open_failure, verify_owned};
+use super::dir::{check_name, open_failure, verify, Owner};
 use super::error::{Error, Kind, Refusal};
-use super::{euid, Dir, FIFO_MODE};
+use super::{Dir, FIFO_MODE};
 
 /// Group- or other-writable bits.
 const SHARED_WRITE: u32 = 0o022;
@@ -38,12 +38,12 @@ impl Dir {
         let st = rustix::fs::fstat(&fd).map_err(|e| Error::sys(path.clone(), "fstat", e))?;
         // The type and owner first: a chmod must never reach a file that
         // is not ours.
-        verify_owned(&path, &st, Kind::Fifo, None)?;
+        verify(&path, &st, Kind::Fifo, Owner::Us, None)?;
         if created {
             rustix::fs::fchmod(&fd, mode).map_err(|e| Error::sys(path.clone(), "chmod", e))?;
         }
         let st = rustix::fs::fstat(&fd).map_err(|e| Error::sys(path.clone(), "fstat", e))?;
-        verify_owned(&path, &st, Kind::Fifo, Some(FIFO_MODE))?;
+        verify(&path, &st, Kind::Fifo, Owner::Us, Some(FIFO_MODE))?;
         Ok(fd)
     }
 
@@ -60,26 +60,7 @@ impl Dir {
             .map_err(|e| open_failure(self, name, "open FIFO", e))?;
         let path = self.entry_path(name);
         let st = rustix::fs::fstat(&fd).map_err(|e| Error::sys(path.clone(), "fstat", e))?;
-        let found = Kind::of_mode(st.st_mode);
-        if found != Kind::Fifo {
-            return Err(Error::new(
-                path,
-                Refusal::WrongKind {
-                    found,
-                    want: Kind::Fifo,
-                },
-            ));
-        }
-        let me = euid();
-        if st.st_uid != me && st.st_uid != 0 {
-            return Err(Error::new(
-                path,
-                Refusal::WrongOwner {
-                    uid: st.st_uid,
-                    want: me,
-                },
-            ));
-        }
+        verify(&path, &st, Kind::Fifo, Owner::UsOrRoot, None)?;
         let mode = st.st_mode & 0o7777;
         if mode & SHARED_WRITE != 0 {
             return Err(Error::new(
@@ -111,7 +92,7 @@ impl Dir {
             .map_err(|e| open_failure(self, name, "open lock", e))?;
         let path = self.entry_path(name);
         let st = rustix::fs::fstat(&fd).map_err(|e| Error::sys(path.clone(), "fstat", e))?;
-        verify_owned(&path, &st, Kind::Regular, None)?;
+        verify(&path, &st, Kind::Regular, Owner::Us, None)?;
         let found = st.st_mode & 0o7777;
         if found & SHARED_WRITE != 0 {
             return Err(Error::new(

@@ -9,9 +9,9 @@ use std::io::{Read, Write};
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
-use super::dir::{check_name, open_failure, verify_owned};
+use super::dir::{check_name, open_failure, verify, Owner};
 use super::error::{Error, Kind, Refusal};
-use super::{errno_of, euid, nlink, Dir};
+use super::{errno_of, Dir};
 
 /// The suffix of runit's temporary files (`stat.new`, `status.new`).
 const NEW_SUFFIX: &str = ".new";
@@ -37,7 +37,7 @@ impl Dir {
         rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))
             .map_err(|e| Error::sys(path.clone(), "chmod", e))?;
         let st = rustix::fs::fstat(&fd).map_err(|e| Error::sys(path.clone(), "fstat", e))?;
-        verify_owned(&path, &st, Kind::Regular, Some(mode))?;
+        verify(&path, &st, Kind::Regular, Owner::Us, Some(mode))?;
         Ok(File::from(fd))
     }
 
@@ -105,7 +105,8 @@ impl Dir {
             .map_err(|e| open_failure(self, name, "open", e))?;
         let path = self.entry_path(name);
         let st = rustix::fs::fstat(&fd).map_err(|e| Error::sys(path.clone(), "fstat", e))?;
-        verify_readable(&path, &st)?;
+        // A reader accepts root's files too (svctl as a user).
+        verify(&path, &st, Kind::Regular, Owner::UsOrRoot, None)?;
         if u64::try_from(st.st_size).unwrap_or(0) > limit as u64 {
             return Err(Error::new(path, Refusal::TooLarge { limit }));
         }
@@ -120,36 +121,4 @@ impl Dir {
         }
         Ok(out)
     }
-}
-
-/// What a reader accepts: a regular file with one name, owned by us or
-/// by root (svctl as a user reads what a root supervise wrote).
-fn verify_readable(path: &std::path::Path, st: &rustix::fs::Stat) -> Result<(), Error> {
-    let found = Kind::of_mode(st.st_mode);
-    if found != Kind::Regular {
-        return Err(Error::new(
-            path.into(),
-            Refusal::WrongKind {
-                found,
-                want: Kind::Regular,
-            },
-        ));
-    }
-    let me = euid();
-    if st.st_uid != me && st.st_uid != 0 {
-        return Err(Error::new(
-            path.into(),
-            Refusal::WrongOwner {
-                uid: st.st_uid,
-                want: me,
-            },
-        ));
-    }
-    if st.st_nlink > 1 {
-        return Err(Error::new(
-            path.into(),
-            Refusal::HardLinked { links: nlink(st) },
-        ));
-    }
-    Ok(())
 }

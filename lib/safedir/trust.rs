@@ -15,21 +15,25 @@ const STICKY: u32 = 0o1000;
 pub enum Verdict {
     /// Only we (or root) can write it: use it directly.
     Private,
-    /// Others can create entries in it (root-owned 0777 Kubernetes
-    /// emptyDir, 1777 /tmp, a group-writable directory): svkit works only
-    /// in a private 0700 subdirectory it creates there. Without the sticky
-    /// bit others can also rename that subdirectory away, which the fd
-    /// svkit holds survives but a later lookup by path must re-verify.
-    SharedNeedsPrivateSubdir { sticky: bool },
+    /// Someone else can create entries in it: others through the mode
+    /// (root-owned 0777 Kubernetes emptyDir, 1777 /tmp, a group-writable
+    /// directory), or its owner when that is neither us nor root (an
+    /// OpenShift image's `1001:0 g+rwx` directory, a user's directory
+    /// root was pointed at). svkit works only in a private 0700
+    /// subdirectory it creates there. `others_can_rename` is true unless
+    /// the sticky bit protects our entries (it never protects them from
+    /// the directory's owner): then the subdirectory can be renamed away,
+    /// which the fd svkit holds survives and which a later lookup by path
+    /// refuses (the name then leads to someone else's directory).
+    SharedNeedsPrivateSubdir { others_can_rename: bool },
     /// Not usable at all.
     Refused(Refusal),
 }
 
 /// Judges a base directory from its `st_mode` and `st_uid`, for a
 /// process whose effective uid is `euid`. Root is always trusted as an
-/// owner (it could change anything anyway); any other owner is not,
-/// whatever the mode: the owner of a directory can rename and replace
-/// every entry in it.
+/// owner (it could change anything anyway); any other owner counts as
+/// someone else who can write it, whatever the mode.
 pub fn judge(st_mode: u32, uid: u32, euid: u32) -> Verdict {
     let kind = Kind::of_mode(st_mode);
     if kind != Kind::Directory {
@@ -39,17 +43,15 @@ pub fn judge(st_mode: u32, uid: u32, euid: u32) -> Verdict {
         });
     }
     let mode = st_mode & 0o7777;
-    let shared = mode & SHARED_WRITE != 0;
-    if uid != euid && uid != 0 {
-        return Verdict::Refused(if shared {
-            Refusal::ForeignOwnedShared { uid, mode }
-        } else {
-            Refusal::WrongOwner { uid, want: euid }
-        });
+    let foreign_owner = uid != euid && uid != 0;
+    if foreign_owner {
+        return Verdict::SharedNeedsPrivateSubdir {
+            others_can_rename: true,
+        };
     }
-    if shared {
+    if mode & SHARED_WRITE != 0 {
         Verdict::SharedNeedsPrivateSubdir {
-            sticky: mode & STICKY != 0,
+            others_can_rename: mode & STICKY == 0,
         }
     } else {
         Verdict::Private
@@ -78,7 +80,9 @@ mod tests {
     fn emptydir_0777_needs_a_private_subdir_without_sticky() {
         assert_eq!(
             judge(DIR | 0o777, 0, 0),
-            Verdict::SharedNeedsPrivateSubdir { sticky: false }
+            Verdict::SharedNeedsPrivateSubdir {
+                others_can_rename: true
+            }
         );
     }
 
@@ -86,7 +90,9 @@ mod tests {
     fn tmp_1777_needs_a_private_subdir_with_sticky() {
         assert_eq!(
             judge(DIR | 0o1777, 0, 0),
-            Verdict::SharedNeedsPrivateSubdir { sticky: true }
+            Verdict::SharedNeedsPrivateSubdir {
+                others_can_rename: false
+            }
         );
     }
 
@@ -94,29 +100,48 @@ mod tests {
     fn group_writable_root_owned_needs_a_private_subdir() {
         assert_eq!(
             judge(DIR | 0o775, 0, 0),
-            Verdict::SharedNeedsPrivateSubdir { sticky: false }
+            Verdict::SharedNeedsPrivateSubdir {
+                others_can_rename: true
+            }
         );
     }
 
     #[test]
-    fn foreign_owned_group_writable_is_refused() {
+    fn foreign_owned_group_writable_needs_a_private_subdir() {
         // Finding 1: owned by another uid but group-writable for a group
-        // root is in was accepted without a warning.
+        // root is in was used as it was, without a warning.
         assert_eq!(
             judge(DIR | 0o770, 1000, 0),
-            Verdict::Refused(Refusal::ForeignOwnedShared {
-                uid: 1000,
-                mode: 0o770
-            })
+            Verdict::SharedNeedsPrivateSubdir {
+                others_can_rename: true
+            }
         );
     }
 
     #[test]
-    fn foreign_owned_private_looking_is_refused() {
+    fn foreign_owned_sticky_is_still_renamable_by_its_owner() {
+        assert_eq!(
+            judge(DIR | 0o1777, 1000, 0),
+            Verdict::SharedNeedsPrivateSubdir {
+                others_can_rename: true
+            }
+        );
+    }
+
+    #[test]
+    fn foreign_owned_private_looking_needs_a_private_subdir() {
+        // Its owner can write it, whatever the mode says about others.
         assert_eq!(
             judge(DIR | 0o700, 1000, 0),
-            Verdict::Refused(Refusal::WrongOwner { uid: 1000, want: 0 })
+            Verdict::SharedNeedsPrivateSubdir {
+                others_can_rename: true
+            }
         );
+    }
+
+    #[test]
+    fn a_users_own_directory_is_private_for_that_user() {
+        assert_eq!(judge(DIR | 0o755, 1000, 1000), Verdict::Private);
     }
 
     #[test]
@@ -133,9 +158,9 @@ mod tests {
     #[test]
     fn refusals_print_one_line() {
         for v in [
-            judge(DIR | 0o770, 1000, 0),
-            judge(DIR | 0o700, 1000, 0),
             judge(REG, 0, 0),
+            judge(0o020000, 0, 0),
+            judge(0o120777, 0, 0),
         ] {
             let Verdict::Refused(r) = v else {
                 panic!("not refused")
