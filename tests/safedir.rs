@@ -396,6 +396,44 @@ fn a_lock_file_is_created_and_a_planted_link_refused() {
     assert!(!t.join("nowhere").exists());
 }
 
+#[test]
+fn modes_are_exact_whatever_the_umask() {
+    // The umask is process-wide: changed only in a child running the
+    // helper below alone.
+    let t = TempDir::new("safedir-umask");
+    chmod(t.path(), 0o1777);
+    let out = common::run_test_child("umask_helper", &[(UMASK_HELPER_DIR, t.path().as_os_str())]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("umask-helper-ok"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = |p: &str| fs::symlink_metadata(t.join(p)).unwrap().mode() & 0o7777;
+    assert_eq!(mode("svkit"), PRIVATE_MODE);
+    assert_eq!(mode("svkit/supervise"), 0o700);
+    assert_eq!(mode("svkit/supervise/control"), FIFO_MODE);
+    assert_eq!(mode("svkit/supervise/stat"), 0o644);
+}
+
+/// Where `umask_helper` works; unset, the helper does nothing (so a plain
+/// `--ignored` run never changes the umask of the whole test process).
+const UMASK_HELPER_DIR: &str = "SVKIT_SAFEDIR_UMASK_HELPER_DIR";
+
+#[test]
+#[ignore]
+fn umask_helper() {
+    let Some(base) = std::env::var_os(UMASK_HELPER_DIR) else {
+        return;
+    };
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o777));
+    let rt = safedir::runtime_root(Path::new(&base), "svkit", Create::IfMissing).unwrap();
+    let sup = rt.subdir("supervise", 0o700, Create::IfMissing).unwrap();
+    sup.fifo("control").unwrap();
+    sup.replace("stat", b"run\n", 0o644).unwrap();
+    println!("umask-helper-ok");
+}
+
 // Foreign owners: chown to nobody, so root only.
 
 #[test]
