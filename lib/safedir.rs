@@ -87,13 +87,40 @@ pub fn open_base(base: &Path) -> Result<(Dir, Verdict), Error> {
 /// subdirectory `private_name` beneath it (created 0700 when `create`
 /// allows, and in every case verified: ours, a directory, mode exactly
 /// 0700); when it is refused, says why.
+///
+/// A `base` that does not exist yet is, with [`Create::IfMissing`],
+/// created as a private 0700 directory in its parent (which must exist),
+/// by the same checks: that is the private subdirectory rule applied one
+/// level up, so `/run/svkit` in an emptyDir at `/run` is safe too, and
+/// every later call (svctl's included) finds `base` private.
 pub fn runtime_root(base: &Path, private_name: &str, create: Create) -> Result<Dir, Error> {
-    let (dir, verdict) = open_base(base)?;
+    let (dir, verdict) = match open_base(base) {
+        Err(e) if e.is_not_found() && create == Create::IfMissing => {
+            return create_base(base).unwrap_or(Err(e));
+        }
+        other => other?,
+    };
     match verdict {
         Verdict::Private => Ok(dir),
         Verdict::SharedNeedsPrivateSubdir { .. } => dir.subdir(private_name, PRIVATE_MODE, create),
         Verdict::Refused(why) => Err(Error::new(dir.path, why)),
     }
+}
+
+/// Creates a missing `base` as a private directory in its parent; `None`
+/// when `base` has no parent or name to do that with.
+fn create_base(base: &Path) -> Option<Result<Dir, Error>> {
+    let name = base.file_name()?;
+    let parent = match base.parent()? {
+        p if p.as_os_str().is_empty() => Path::new("."),
+        p => p,
+    };
+    Some(
+        open_base(parent).and_then(|(parent, verdict)| match verdict {
+            Verdict::Refused(why) => Err(Error::new(parent.path, why)),
+            _ => parent.subdir(name, PRIVATE_MODE, Create::IfMissing),
+        }),
+    )
 }
 
 /// The mode of a private directory svkit creates in a shared one.

@@ -367,6 +367,22 @@ fn emptydir_0777_gets_a_private_subdirectory_and_a_planted_one_is_refused() {
 }
 
 #[test]
+fn a_missing_base_is_made_private_in_its_parent() {
+    // `/run/svkit` with an emptyDir at `/run`.
+    let t = TempDir::new("safedir-mkbase");
+    chmod(t.path(), 0o777);
+    let base = t.join("svkit");
+    let rt = safedir::runtime_root(&base, "private", Create::IfMissing).unwrap();
+    assert_eq!(rt.path(), base);
+    let m = fs::symlink_metadata(&base).unwrap();
+    assert_eq!(m.mode() & 0o7777, PRIVATE_MODE);
+    // The next start and a reader find it private and use it as it is.
+    let again = safedir::runtime_root(&base, "private", Create::No).unwrap();
+    assert_eq!(again.path(), base);
+    assert!(!base.join("private").exists());
+}
+
+#[test]
 fn a_private_base_is_used_as_it_is() {
     let t = TempDir::new("safedir-privbase");
     chmod(t.path(), 0o755);
