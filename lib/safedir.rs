@@ -123,6 +123,13 @@ fn create_base(base: &Path) -> Option<Result<Dir, Error>> {
     )
 }
 
+/// The name of svkit's private subdirectory in a shared base:
+/// `svkit-EUID`, so that two uids sharing one emptyDir each get their own,
+/// and root never looks into (or trusts) a user's.
+pub fn private_name() -> String {
+    format!("svkit-{}", euid())
+}
+
 /// The mode of a private directory svkit creates in a shared one.
 pub const PRIVATE_MODE: u32 = 0o700;
 /// The mode of a FIFO svkit creates (runit's `supervise/control`, `ok`).

@@ -331,6 +331,8 @@ fn group_writable_base_gets_a_private_subdirectory() {
     // Reused on the next start, and found by a reader that creates nothing.
     safedir::runtime_root(t.path(), "svkit", Create::IfMissing).unwrap();
     safedir::runtime_root(t.path(), "svkit", Create::No).unwrap();
+    let me = rustix::process::geteuid().as_raw();
+    assert_eq!(safedir::private_name(), format!("svkit-{me}"));
 }
 
 #[test]
