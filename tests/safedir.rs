@@ -260,6 +260,48 @@ fn work_continues_beneath_the_fd_after_a_swap() {
 }
 
 #[test]
+fn an_operators_supervise_link_is_followed_into_a_private_directory() {
+    // Debian's `supervise -> /run/runit/supervise.web`, target gone.
+    let t = TempDir::new("safedir-debian");
+    let svc = t.join("svc");
+    let run = t.join("run");
+    fs::create_dir(&svc).unwrap();
+    fs::create_dir(&run).unwrap();
+    chmod(&svc, 0o755);
+    chmod(&run, 0o755);
+    symlink("../run/supervise.web", svc.join("supervise")).unwrap();
+    let (dir, verdict) = safedir::open_base(&svc).unwrap();
+    assert_eq!(verdict, Verdict::Private);
+    let sup = dir.linked_subdir("supervise", 0o700).unwrap();
+    sup.replace("stat", b"run\n", 0o644).unwrap();
+    assert_eq!(fs::read(run.join("supervise.web/stat")).unwrap(), b"run\n");
+    // Reused on the next start; a plain directory is used as subdir() would.
+    dir.linked_subdir("supervise", 0o700).unwrap();
+    dir.linked_subdir("log-supervise", 0o700).unwrap();
+    assert!(svc.join("log-supervise").is_dir());
+}
+
+#[test]
+fn a_supervise_link_into_a_shared_directory_is_refused() {
+    let t = TempDir::new("safedir-debian-shared");
+    let svc = t.join("svc");
+    let run = t.join("run");
+    fs::create_dir(&svc).unwrap();
+    fs::create_dir(&run).unwrap();
+    chmod(&svc, 0o755);
+    chmod(&run, 0o777);
+    symlink(run.join("supervise.web"), svc.join("supervise")).unwrap();
+    let (dir, _) = safedir::open_base(&svc).unwrap();
+    let e = dir.linked_subdir("supervise", 0o700).unwrap_err();
+    assert!(
+        matches!(e.refusal, Refusal::NotPrivate { mode: 0o777, .. }),
+        "{e}"
+    );
+    one_line(&e, &run);
+    assert!(!run.join("supervise.web").exists());
+}
+
+#[test]
 fn a_subdirectory_with_a_wrong_mode_is_refused() {
     let t = TempDir::new("safedir-submode");
     let dir = private(&t);

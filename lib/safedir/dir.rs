@@ -157,6 +157,44 @@ impl Dir {
         Ok(dir)
     }
 
+    /// Like [`Dir::subdir`] with creation, but an operator's symbolic
+    /// link at `name` is followed, once: Debian's runit packages ship
+    /// `supervise -> /run/runit/supervise.web`, whose target vanishes
+    /// with the tmpfs at every boot. Only for a directory judged
+    /// [`super::Verdict::Private`] (then the link is root's or ours, not
+    /// planted). The link's target is created in its parent, which must
+    /// itself judge private, and is verified like any subdirectory.
+    pub fn linked_subdir(&self, name: impl AsRef<OsStr>, mode: u32) -> Result<Dir, Error> {
+        let name = name.as_ref();
+        check_name(self, name)?;
+        let path = self.entry_path(name);
+        match rustix::fs::statat(self, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if Kind::of_mode(st.st_mode) == Kind::Symlink => {}
+            _ => return self.subdir(name, mode, Create::IfMissing),
+        }
+        let target = rustix::fs::readlinkat(self, name, Vec::new())
+            .map_err(|e| Error::sys(path.clone(), "readlink", e))?;
+        let target = Path::new(OsStr::from_bytes(target.as_bytes()));
+        // A relative target is relative to the directory holding the link.
+        let target = self.path.join(target);
+        let (Some(parent), Some(leaf)) = (target.parent(), target.file_name()) else {
+            return Err(Error::new(target, Refusal::BadName));
+        };
+        let (parent, verdict) = open_base(parent)?;
+        if verdict != Verdict::Private {
+            let st = rustix::fs::fstat(&parent)
+                .map_err(|e| Error::sys(parent.path.clone(), "fstat", e))?;
+            return Err(Error::new(
+                parent.path,
+                Refusal::NotPrivate {
+                    uid: st.st_uid,
+                    mode: st.st_mode & 0o7777,
+                },
+            ));
+        }
+        parent.subdir(leaf, mode, Create::IfMissing)
+    }
+
     /// Removes the entry `name` (a file, FIFO or symbolic link: the name
     /// goes, never what a link points to). ENOENT is not an error.
     pub fn remove(&self, name: impl AsRef<OsStr>) -> Result<(), Error> {

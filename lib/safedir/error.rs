@@ -69,6 +69,9 @@ pub enum Refusal {
     /// Permission bits other than the required ones (`mode` and `want`
     /// are the low 12 bits).
     WrongMode { mode: u32, want: u32 },
+    /// A directory others can write where only a private one will do
+    /// (the target of a `supervise -> /run/runit/supervise.web` link).
+    NotPrivate { uid: u32, mode: u32 },
     /// A regular file with more than one name: it may be a hard link to a
     /// file elsewhere (`/etc/shadow`), so it is neither read nor written.
     HardLinked { links: u64 },
@@ -94,6 +97,11 @@ impl fmt::Display for Refusal {
             Refusal::WrongMode { mode, want } => {
                 write!(f, "has mode {mode:04o}, not {want:04o}")
             }
+            Refusal::NotPrivate { uid, mode } => write!(
+                f,
+                "is writable by others (uid {uid}, mode {mode:04o}): a link may only lead \
+                 into a directory only we or root can write"
+            ),
             Refusal::HardLinked { links } => {
                 write!(
                     f,
