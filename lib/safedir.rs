@@ -18,6 +18,7 @@ mod dir;
 mod error;
 mod fifo;
 mod files;
+mod tree;
 pub mod trust;
 
 use std::ffi::OsStr;

@@ -457,6 +457,37 @@ fn a_lock_file_is_created_and_a_planted_link_refused() {
 }
 
 #[test]
+fn an_env_dump_is_swapped_whole_and_removed_without_following_links() {
+    let t = TempDir::new("safedir-tree");
+    let dir = private(&t);
+    let keep = t.join("keep");
+    fs::create_dir(&keep).unwrap();
+    fs::write(keep.join("precious"), "x").unwrap();
+    // The previous dump.
+    let old = dir.subdir("env", 0o700, Create::IfMissing).unwrap();
+    old.replace("PATH", b"/bin", 0o600).unwrap();
+    // The new one, with a link someone planted into it.
+    let new = dir.subdir(".env.new", 0o700, Create::IfMissing).unwrap();
+    new.replace("PATH", b"/usr/bin", 0o600).unwrap();
+    new.replace("HOME", b"/root", 0o600).unwrap();
+    symlink(&keep, t.join(".env.new/evil")).unwrap();
+    dir.exchange(".env.new", "env").unwrap();
+    let env = dir.subdir("env", 0o700, Create::No).unwrap();
+    assert_eq!(env.names().unwrap(), ["HOME", "PATH", "evil"]);
+    assert_eq!(env.read_small("PATH", 64).unwrap(), b"/usr/bin");
+    // Removing both trees never reaches through the link.
+    dir.remove_tree(".env.new").unwrap();
+    dir.remove_tree("env").unwrap();
+    dir.remove_tree("env").unwrap();
+    assert!(keep.join("precious").exists());
+    assert_eq!(dir.names().unwrap(), ["keep"]);
+    // A first dump has nothing to exchange with.
+    dir.subdir(".env.new", 0o700, Create::IfMissing).unwrap();
+    dir.exchange(".env.new", "env").unwrap();
+    assert!(t.join("env").is_dir() && !t.join(".env.new").exists());
+}
+
+#[test]
 fn modes_are_exact_whatever_the_umask() {
     // The umask is process-wide: changed only in a child running the
     // helper below alone.
