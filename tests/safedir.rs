@@ -517,7 +517,15 @@ fn umask_helper() {
     let Some(base) = std::env::var_os(UMASK_HELPER_DIR) else {
         return;
     };
-    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o777));
+    // Root opens what a 0777 umask made (mode 0000) and fixes it; another
+    // uid cannot open a FIFO or directory it has no bits for, so it gets
+    // the worst umask that leaves its own bits.
+    let worst = if rustix::process::geteuid().is_root() {
+        0o777
+    } else {
+        0o077
+    };
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(worst));
     let rt = safedir::runtime_root(Path::new(&base), "svkit", Create::IfMissing).unwrap();
     let sup = rt.subdir("supervise", 0o700, Create::IfMissing).unwrap();
     sup.fifo("control").unwrap();
