@@ -25,6 +25,7 @@ pub mod getopt;
 pub mod inotify;
 pub mod msg;
 pub mod procfs;
+pub mod safedir;
 pub mod spawn;
 pub mod sys;
 
