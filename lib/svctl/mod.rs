@@ -227,6 +227,16 @@ fn status_json(out: &mut Out, svdir: &std::path::Path, names: &[OsString]) -> i3
     out.exit_code()
 }
 
+/// Longest wait svctl honours (about 100 years): `Instant` panics on an
+/// addition past what the clock holds, and `SVWAIT=99999999999999999999`
+/// (saturated to `u64::MAX` by [`args::leading_number`]) is such a sum.
+const WAIT_FOREVER: u64 = 100 * 365 * 86_400;
+
+/// `secs` as a wait, saturated at [`WAIT_FOREVER`].
+fn wait_limit(secs: u64) -> Duration {
+    Duration::from_secs(secs.min(WAIT_FOREVER))
+}
+
 /// `$SVWAIT` (leading digits), else the default.
 fn wait_seconds(args: &Args) -> u64 {
     args.wait.unwrap_or_else(|| {
@@ -257,7 +267,7 @@ fn control(
     let mut engine = engine::Engine {
         action,
         waiting,
-        deadline: start + Duration::from_secs(secs),
+        deadline: start + wait_limit(secs),
         out,
     };
     engine.run(&mut targets);

@@ -26,10 +26,12 @@ pub fn kind_of(name: &[u8]) -> Option<u8> {
     matches!(name[26], b's' | b'u' | b't').then_some(name[26])
 }
 
-/// When a rotated file was made (from its TAI64N name).
+/// When a rotated file was made (from its TAI64N name); None for a bad
+/// name or one past what `SystemTime` holds.
 pub fn time_of(name: &str) -> Option<std::time::SystemTime> {
+    // Not Tai64n::to_system_time: a name far in the future must not panic.
     let t = crate::tai64n::Tai64n::parse_hex_label(name.get(..25)?)?;
-    Some(t.to_system_time())
+    super::deadline::unix_time(t.unix_secs(), t.nanos)
 }
 
 /// Lists `.s` and `.u` files (oldest first) and `.t` leftovers.

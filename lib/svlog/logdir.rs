@@ -161,7 +161,7 @@ impl LogDir {
             _lock: lock,
             cur,
             special,
-            next_rotation: cfg.rotate_every.map(|d| Instant::now() + d),
+            next_rotation: super::deadline::rotation_after(&cfg, Instant::now()),
             next_expiry: None,
             cfg,
             size,
@@ -469,7 +469,7 @@ impl LogDir {
     /// Rotates a non-empty `current` to `@now.s` (or `.u` with a processor)
     /// and starts a new one; then prunes and starts the processor.
     pub fn rotate(&mut self, sig: &mut Signals) {
-        self.next_rotation = self.cfg.rotate_every.map(|d| Instant::now() + d);
+        self.next_rotation = super::deadline::rotation_after(&self.cfg, Instant::now());
         if self.special || self.size == 0 {
             return;
         }

@@ -3,7 +3,7 @@
 //! `config`, `lock`, processor state), optionally copying them to stdout.
 //!
 //! One job per file: `options` (command line), `config` (the `config`
-//! file), `pattern` (svlogd's `+`/`-`/`e`/`E` matching), `stamp` (line
+//! file), `deadline` (moments from durations in input, overflow-checked), `pattern` (svlogd's `+`/`-`/`e`/`E` matching), `stamp` (line
 //! timestamps), `scan` (newline search), `logdir` (one directory: writes
 //! and rotation), `retention` (which rotated files go), `archive` (rotated
 //! file names), `processor` (running one), `processing` (a directory's
@@ -12,6 +12,7 @@
 
 pub mod archive;
 pub mod config;
+pub mod deadline;
 pub mod engine;
 pub mod logdir;
 pub mod options;

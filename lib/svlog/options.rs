@@ -11,6 +11,10 @@ use std::path::PathBuf;
 pub const DEFAULT_BUF: usize = 128 * 1024;
 /// Smallest read buffer svlog uses, whatever `-b` says.
 pub const MIN_BUF: usize = 64 * 1024;
+/// Largest read buffer (`-b`) and so line length (`-l`) svlog accepts: the
+/// buffer is allocated up front, and a number near `usize::MAX` would
+/// abort on allocation (or wrap when one is added).
+pub const MAX_BUF: usize = 64 * 1024 * 1024;
 
 pub const USAGE: &str = "svlog [-tttvo] [-r c] [-R abc] [-l len] [-b buflen] dir ...";
 
@@ -145,7 +149,8 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, UsageError> {
             b'l' => {
                 opts.line_max = match number(&value) {
                     Some(0) => 1000,
-                    Some(n) => n,
+                    Some(n) if n < MAX_BUF => n,
+                    Some(_) => return Err(too_big("-l", &value)),
                     None => return Err(bad_number("-l", &value)),
                 }
             }
@@ -153,7 +158,8 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, UsageError> {
             _ => {
                 buf_len_arg = match number(&value) {
                     Some(0) => 1024,
-                    Some(n) => n,
+                    Some(n) if n <= MAX_BUF => n,
+                    Some(_) => return Err(too_big("-b", &value)),
                     None => return Err(bad_number("-b", &value)),
                 }
             }
@@ -186,6 +192,13 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, UsageError> {
 
 fn number(v: &[u8]) -> Option<usize> {
     std::str::from_utf8(v).ok()?.parse().ok()
+}
+
+fn too_big(opt: &str, v: &[u8]) -> UsageError {
+    UsageError(format!(
+        "{opt}: too large (at most {MAX_BUF}): {}",
+        String::from_utf8_lossy(v)
+    ))
 }
 
 fn bad_number(opt: &str, v: &[u8]) -> UsageError {
@@ -239,6 +252,12 @@ mod tests {
         assert!(run(&["-l", "2000", "-b", "1000", "d"]).is_err());
         assert!(run(&["-q", "d"]).is_err());
         assert!(run(&["-l"]).is_err());
+        // Near usize::MAX: refused, not wrapped (line_max + 1) or allocated.
+        assert!(run(&["-l", &usize::MAX.to_string(), "d"]).is_err());
+        assert!(run(&["-l", &MAX_BUF.to_string(), "d"]).is_err());
+        assert!(run(&["-b", &usize::MAX.to_string(), "d"]).is_err());
+        let o = run(&["-l", &(MAX_BUF - 1).to_string(), "d"]).unwrap();
+        assert_eq!(o.buf_len, MAX_BUF);
         assert!(run(&["--bogus", "d"]).is_err());
         let v: Vec<OsString> = ["-v", "--help"].iter().map(OsString::from).collect();
         assert_eq!(parse(&v), Ok(Parsed::Help));

@@ -3,6 +3,7 @@
 //! The `.u` file a processor works on is never deleted (runit quirk Q16).
 
 use super::archive::{self, Rotated};
+use super::deadline;
 use super::logdir::LogDir;
 use super::{info, why, PROG};
 use crate::msg;
@@ -58,17 +59,18 @@ impl LogDir {
         let keep =
             |f: &Rotated| Some(f.name.as_str()) == protected || Some(f.name.as_str()) == busy;
         let mut count = files.len() as u64;
-        let mut total: u64 = files.iter().map(|f| f.size).sum();
+        let mut total: u64 = files.iter().fold(0u64, |t, f| t.saturating_add(f.size));
         let reserve = self.cfg.size_max;
         let now = SystemTime::now();
         let expires = |f: &Rotated| {
             let age = self.cfg.max_age?;
-            Some(archive::time_of(&f.name)? + age)
+            deadline::expiry(archive::time_of(&f.name)?, age)
         };
         self.next_expiry = None;
         for f in &files {
             let over_count = self.cfg.keep_max > 0 && count > self.cfg.keep_max;
-            let over_total = self.cfg.total_max > 0 && total + reserve > self.cfg.total_max;
+            let over_total =
+                self.cfg.total_max > 0 && total.saturating_add(reserve) > self.cfg.total_max;
             let expired = expires(f).is_some_and(|t| t <= now);
             if keep(f) {
                 continue;
@@ -77,7 +79,7 @@ impl LogDir {
                 // Names sort by time: the first file kept by every rule
                 // is the next to expire.
                 self.next_expiry =
-                    expires(f).map(|t| Instant::now() + t.duration_since(now).unwrap_or_default());
+                    expires(f).and_then(|t| deadline::instant_at(t, now, Instant::now()));
                 break;
             }
             if self.verbose {
@@ -86,7 +88,7 @@ impl LogDir {
             match rustix::fs::unlinkat(&self.dir, f.name.as_str(), AtFlags::empty()) {
                 Ok(()) => {
                     count -= 1;
-                    total -= f.size;
+                    total = total.saturating_sub(f.size);
                 }
                 Err(e) => msg::warn(
                     PROG,

@@ -99,9 +99,9 @@ impl Signals {
 /// A poll timeout for `d` (rounded up to the next millisecond so a timer
 /// does not wake just before its deadline and spin).
 pub fn timespec(d: Duration) -> rustix::time::Timespec {
-    let d = d + Duration::from_micros(999);
+    let d = d.saturating_add(Duration::from_micros(999));
     rustix::time::Timespec {
-        tv_sec: d.as_secs() as _,
+        tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX) as _,
         tv_nsec: (d.subsec_millis() as i64 * 1_000_000) as _,
     }
 }
