@@ -479,3 +479,65 @@ fn svscan_as_init_with_read_only_scan_dir_and_noexec_run() {
     // Read-only scan dir and a default rundir: nothing to warn about.
     assert!(!err().contains("warning"), "{}", err());
 }
+
+#[test]
+fn read_only_service_dir_with_baked_supervise_dir() {
+    if !common::require(&[common::Need::Root]) {
+        return;
+    }
+    let tmp = TempDir::new("ro-baked");
+    in_namespaces("helper_read_only_baked_supervise", tmp.path());
+}
+
+/// Issue 13 finding 4: an image built with `supervise/` (and
+/// `log/supervise/`) inside the service directory, mounted read-only.
+/// `mkdir` says EEXIST before EROFS; supervise must still fall back to the
+/// runtime directory instead of failing on `lock` and crash-looping.
+#[test]
+#[ignore = "run by read_only_service_dir_with_baked_supervise_dir"]
+fn helper_read_only_baked_supervise() {
+    let a = area();
+    let scan = a.join("scan");
+    let trace = a.join("trace");
+    let web = scan.join("web");
+    service(&web, &trace);
+    write_script(web.join("log/run"), "#!/bin/sh\nexec cat >/dev/null\n");
+    for sup in [web.join("supervise"), web.join("log/supervise")] {
+        std::fs::create_dir_all(&sup).unwrap();
+        // What a build that once ran the service leaves behind.
+        std::fs::write(sup.join("lock"), "").unwrap();
+        std::fs::write(sup.join("status"), [0u8; 20]).unwrap();
+        for fifo in ["control", "ok"] {
+            nix::unistd::mkfifo(
+                &sup.join(fifo),
+                nix::sys::stat::Mode::from_bits_truncate(0o600),
+            )
+            .unwrap();
+        }
+    }
+    bind_read_only(&scan);
+    let run = a.join("run");
+    noexec_tmpfs(&run, "0755");
+    let rundir = run.join("svkit");
+    let errors = a.join("supervise.err");
+    let mut sup = supervise(&web, &rundir, None, &errors);
+    wait_for(T, || (!starts(&trace).is_empty()).then_some(())).unwrap_or_else(|| {
+        panic!(
+            "web never started: {:?}; stderr:\n{}",
+            sup.child.as_mut().unwrap().try_wait(),
+            std::fs::read_to_string(&errors).unwrap_or_default()
+        )
+    });
+    let state = fallback_supervise_dir(&rundir, &web);
+    assert_only_state(&state);
+    wait_until(T, "log state", || {
+        fallback_supervise_dir(&rundir, &web.join("log"))
+            .join("ok")
+            .exists()
+    });
+    // svctl finds the live state, not the baked one.
+    drive(&web, &rundir, None, &trace);
+    assert_eq!(std::fs::read_to_string(&errors).unwrap(), "", "no warnings");
+    let o = svctl(&rundir, None, &["-w", "8", "exit", web.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+}

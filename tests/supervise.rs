@@ -751,6 +751,46 @@ fn bad_setting_values_warn_once_each_and_use_defaults() {
     assert!(!pid_alive(pid));
 }
 
+/// Issue 13, finding 8: a settings file that is a FIFO, a directory or a
+/// huge file must neither hang nor bloat supervise (before: `open` of the
+/// FIFO blocked for good, so `run` never started), and `down-signal 19`
+/// (STOP by number) is refused like STOP by name.
+#[test]
+fn unreadable_settings_files_and_stop_by_number_warn_and_use_defaults() {
+    let tmp = TempDir::new("sup-hostile");
+    let dir = service(&tmp, "s", "#!/bin/sh\nexec sleep 1000\n");
+    fs::write(dir.join("down-signal"), "19\n").unwrap();
+    nix::unistd::mkfifo(
+        &dir.join("timeout-kill"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    fs::create_dir(dir.join("restart-limit")).unwrap();
+    fs::write(dir.join("restart-backoff"), "1".repeat(5_000_000)).unwrap();
+    let sup = Sup::start(&dir);
+    let pid = wait_running(&dir);
+    let d = dir.display();
+    let want = [
+        format!("supervise: warning: {d}/down-signal: invalid value: 19\n"),
+        format!("supervise: warning: {d}/timeout-kill: ignored: not a regular file but a fifo\n"),
+        format!(
+            "supervise: warning: {d}/restart-backoff: ignored: too large (5000000 bytes, at most 4096)\n"
+        ),
+        format!(
+            "supervise: warning: {d}/restart-limit: ignored: not a regular file but a directory\n"
+        ),
+    ];
+    let err = sup.stderr_text();
+    for line in &want {
+        assert_eq!(err.matches(line.as_str()).count(), 1, "{line} in {err}");
+    }
+    assert_eq!(err.lines().count(), want.len(), "{err}");
+    // The default down-signal (TERM) stops it.
+    sup.send("d");
+    wait_down(&dir);
+    assert!(!pid_alive(pid));
+}
+
 #[test]
 fn idle_supervise_never_wakes_up() {
     let tmp = TempDir::new("sup-idle");

@@ -355,10 +355,15 @@ pub fn locate_supervise_dir(service_dir: &Path) -> Option<PathBuf> {
 /// [`locate_supervise_dir`] with an explicit runtime directory.
 pub fn locate_supervise_dir_in(rundir: &Path, service_dir: &Path) -> Option<PathBuf> {
     let local = service_dir.join(crate::servicedir::SUPERVISE_DIR);
-    if local.is_dir() {
-        return Some(local);
-    }
     let fallback = fallback_supervise_dir(rundir, service_dir);
+    if local.is_dir() {
+        // A `supervise/` nobody can write (baked into a read-only image)
+        // is stale: supervise keeps the live state in the fallback.
+        let writable = rustix::fs::access(&local, rustix::fs::Access::WRITE_OK).is_ok();
+        if writable || !fallback.is_dir() {
+            return Some(local);
+        }
+    }
     fallback.is_dir().then_some(fallback)
 }
 

@@ -57,20 +57,16 @@ impl Default for Settings {
 pub fn load(base: &str, label: &str) -> Settings {
     let mut s = Settings::default();
     let read = |name: &str| -> Option<(String, String)> {
-        let path = format!("{base}{name}");
-        match std::fs::read(&path) {
-            Ok(bytes) => {
+        let shown = format!("{label}/{name}");
+        match super::setting_file::read(&format!("{base}{name}")) {
+            Ok(Some(bytes)) => {
                 let text = String::from_utf8_lossy(&bytes);
                 let value = text.lines().next().unwrap_or("").trim().to_string();
-                Some((format!("{label}/{name}"), value))
+                Some((shown, value))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                crate::msg::warn_why(
-                    super::PROG,
-                    format_args!("{label}/{name}: unable to read"),
-                    crate::errstr::io_error_str(&e),
-                );
+            Ok(None) => None,
+            Err(why) => {
+                crate::msg::warn_why(super::PROG, format_args!("{shown}: ignored"), why);
                 None
             }
         }
@@ -122,17 +118,20 @@ pub fn parse_ms(s: &str) -> Option<Duration> {
     parse_u64(s).map(Duration::from_millis)
 }
 
-/// `SIGHUP`, `HUP` or a number 1..=64 (not 0, not SIGKILL/SIGSTOP by name
-/// only: a stop signal of KILL is allowed, STOP would never stop anything).
+/// `SIGHUP`, `HUP` or a number 1..=64, but never STOP, by name or by
+/// number: it would never stop anything. KILL is allowed.
 pub fn parse_signal(s: &str) -> Option<i32> {
-    if let Some(n) = parse_u64(s) {
-        return (1..=64).contains(&n).then_some(n as i32);
-    }
-    let upper = s.to_ascii_uppercase();
-    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-    let full = format!("SIG{name}");
-    let sig: nix::sys::signal::Signal = full.parse().ok()?;
-    (sig != nix::sys::signal::Signal::SIGSTOP).then_some(sig as i32)
+    let sig = match parse_u64(s) {
+        Some(n) => i32::try_from(n).ok().filter(|n| (1..=64).contains(n))?,
+        None => {
+            let upper = s.to_ascii_uppercase();
+            let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+            let full = format!("SIG{name}");
+            let sig: nix::sys::signal::Signal = full.parse().ok()?;
+            sig as i32
+        }
+    };
+    (sig != libc::SIGSTOP).then_some(sig)
 }
 
 /// A descriptor number for the readiness pipe: 3..=1023 (0–2 are the
@@ -199,6 +198,11 @@ mod tests {
         assert_eq!(parse_signal("65"), None);
         assert_eq!(parse_signal("SIGFOO"), None);
         assert_eq!(parse_signal("STOP"), None);
+        // STOP by number too (issue 13, finding 8: was accepted).
+        assert_eq!(parse_signal("19"), None);
+        assert_eq!(parse_signal("SIGKILL"), Some(libc::SIGKILL));
+        assert_eq!(parse_signal("9"), Some(libc::SIGKILL));
+        assert_eq!(parse_signal("99999999999999999999999"), None);
         assert_eq!(parse_signal(""), None);
     }
 

@@ -80,10 +80,26 @@ pub fn make_dir(base: &str, label: &str) -> Result<String, Fatal> {
                 std::path::Path::new(base).join(target)
             };
             let _ = nix::unistd::mkdir(&target, Mode::from_bits_truncate(0o700));
-            Ok(local)
+            usable_or_fallback(base, label, &path, local)
         }
-        Err(Errno::EINVAL) | Err(Errno::ENOENT) => Ok(local),
+        Err(Errno::EINVAL) | Err(Errno::ENOENT) => usable_or_fallback(base, label, &path, local),
         Err(e) => Err(fatal(label, "unable to readlink", &path, e)),
+    }
+}
+
+/// An existing `supervise` (say, baked into a read-only image): mkdir
+/// reported EEXIST before EROFS, so ask whether we can write in it; if
+/// not, the runtime directory takes the state (issue 13, finding 4: the
+/// lock failed with EROFS and supervise crash-looped).
+fn usable_or_fallback(base: &str, label: &str, path: &str, local: String) -> Result<String, Fatal> {
+    match rustix::fs::access(path, rustix::fs::Access::WRITE_OK) {
+        Err(e)
+            if [Errno::EROFS, Errno::EACCES, Errno::EPERM]
+                .contains(&Errno::from_raw(e.raw_os_error())) =>
+        {
+            fallback_dir(base, label, Errno::from_raw(e.raw_os_error()))
+        }
+        _ => Ok(local),
     }
 }
 
