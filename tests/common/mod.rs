@@ -229,6 +229,7 @@ impl Need {
             Need::S6 => "s6",
             Need::Daemontools => "daemontools",
             Need::Docker => "docker",
+            Need::Execline => "execline",
         }
     }
 
@@ -256,7 +257,7 @@ impl Need {
 /// The variable under which a skipped test is a failure (`.ci/run` sets it).
 pub const REQUIRE_ALL: &str = "SVKIT_TEST_REQUIRE_ALL";
 
-/// A comma-separated list of needs (`root,runit,s6,daemontools,docker`)
+/// A comma-separated list of needs (`root,runit,s6,daemontools,docker,execline`)
 /// to treat as missing, so the skip paths can be checked on a machine
 /// that has everything: `SVKIT_TEST_PRETEND_MISSING=runit,s6 cargo test`.
 pub const PRETEND_MISSING: &str = "SVKIT_TEST_PRETEND_MISSING";
